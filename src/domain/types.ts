@@ -12,7 +12,14 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-export const CALLBACK_STATUSES = ['accepted', 'pending', 'completed', 'expired', 'rejected', 'cancelled'] as const;
+export const CALLBACK_STATUSES = [
+  'accepted',
+  'pending',
+  'completed',
+  'expired',
+  'rejected',
+  'cancelled',
+] as const;
 export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
 
 export const SCOPES = ['routing:callback:create', 'routing:callback:edit', 'routing:callback:view'] as const;

@@ -8,14 +8,7 @@
  * - terminal states never change;
  * - times are epoch milliseconds, passed in by the caller (the ledger never reads a clock).
  */
-import type {
-  CallbackSpec,
-  CallbackStatus,
-  EpochMs,
-  HistoryEntry,
-  Reason,
-  Scope,
-} from '../domain/types.js';
+import type { CallbackSpec, CallbackStatus, EpochMs, HistoryEntry, Reason, Scope } from '../domain/types.js';
 
 export interface CallbackRecord {
   /** Internal row id: the cursor for paging and the key jobs refer to. */
@@ -153,7 +146,12 @@ export interface Store {
   accept(input: AcceptInput): Promise<AcceptOutcome>;
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined>;
   getByPk(pk: number): Promise<CallbackWithHistory | undefined>;
-  list(tenantId: string, filter: ListFilter, afterPk: number | null, limit: number): Promise<Page<CallbackRecord>>;
+  list(
+    tenantId: string,
+    filter: ListFilter,
+    afterPk: number | null,
+    limit: number,
+  ): Promise<Page<CallbackRecord>>;
   /** Returns the updated row, or null when the guard did not hold (nothing was written). */
   transition(input: TransitionInput): Promise<CallbackRecord | null>;
   /** Marks a create request as about to be sent (guarded on status `accepted`). */
@@ -173,7 +171,12 @@ export interface Store {
   /** Gives up every lease this worker holds (clean shutdown). */
   releaseLeases(workerId: string): Promise<void>;
 
-  leaseOutbox(channel: 'webhook' | 'amqp', limit: number, leaseMs: number, now: EpochMs): Promise<OutboxRow[]>;
+  leaseOutbox(
+    channel: 'webhook' | 'amqp',
+    limit: number,
+    leaseMs: number,
+    now: EpochMs,
+  ): Promise<OutboxRow[]>;
   markDelivered(id: string, at: EpochMs): Promise<void>;
   markDeliveryFailed(id: string, nextAttemptAt: EpochMs, error: string): Promise<void>;
   markDead(id: string, at: EpochMs, error: string): Promise<void>;

@@ -1,0 +1,69 @@
+/**
+ * What the engine needs from Genesys Cloud. `createGenesysClient` (client.ts) implements it over
+ * HTTP; the engine depends only on this interface.
+ */
+import type { CallbackSpec, EpochMs, Reason } from '../domain/types.js';
+
+/** The platform's conversation, reduced to what callbackd's state mapping reads. */
+export interface PlatformParticipant {
+  id?: string;
+  purpose?: string;
+  state?: string;
+  disconnectType?: string;
+  callbackNumbers?: string[];
+  callbackScheduledTime?: string;
+  attributes?: Record<string, string>;
+  queueId?: string;
+  startTime?: string;
+  connectedTime?: string;
+  endTime?: string;
+  wrapupCode?: string;
+}
+
+export interface PlatformConversation {
+  id: string;
+  participants: PlatformParticipant[];
+}
+
+export interface CreatedCallback {
+  conversationId: string;
+}
+
+/**
+ * How a platform call ended when it did not succeed:
+ * - `unclear`: the request may or may not have taken effect (timeout, reset after send, 502, 504);
+ * - `retryable`: surely not applied and worth retrying later (429/503 after the client's own retries,
+ *   a connection refused before sending);
+ * - `rejected`: the platform refused it for good (other 4xx), with a reason code.
+ */
+export type PlatformErrorKind = 'unclear' | 'retryable' | 'rejected';
+
+export interface QueueObservation {
+  queueId: string;
+  waiting: number;
+  interacting: number;
+}
+
+export interface GenesysPort {
+  createCallback(spec: CallbackSpec, opts?: { queueId?: string }): Promise<CreatedCallback>;
+  getCallbackConversation(conversationId: string): Promise<PlatformConversation>;
+  rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void>;
+  disconnectCallback(conversationId: string): Promise<void>;
+  /** Conversations whose participants carry attribute callbackId = id, created in [from, to). */
+  findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]>;
+  queueObservations(queueIds: readonly string[]): Promise<QueueObservation[]>;
+  getQueue(queueId: string): Promise<{ id: string; name: string } | undefined>;
+  listWrapupCodes(queueId: string): Promise<{ id: string; name: string }[]>;
+  listDids(): Promise<string[]>;
+}
+
+export class PlatformError extends Error {
+  constructor(
+    readonly kind: PlatformErrorKind,
+    readonly reason: Reason,
+    readonly httpStatus: number | null,
+  ) {
+    super(`${reason.code}: ${reason.message}`);
+    this.name = 'PlatformError';
+  }
+}
