@@ -1,0 +1,229 @@
+/**
+ * CRM sync: delivers webhook outbox rows to the configured URL, signed, with the outbox id as
+ * the event id receivers deduplicate on. A row is retried with exponential backoff until the
+ * receiver answers 2xx; after `maxAttempts` it is marked dead (Store.listDead) rather than dropped.
+ *
+ * Delivery is at least once: a crash between the POST and markDelivered re-sends the same event
+ * id, which is why receivers deduplicate on `Callbackd-Event-Id`.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { crmStatusFor } from '../domain/lifecycle.js';
+import type { CallbackStatus, Clock } from '../domain/types.js';
+import type { OutboxRow, Store } from '../ledger/port.js';
+
+export const SIGNATURE_HEADER = 'Callbackd-Signature';
+export const EVENT_ID_HEADER = 'Callbackd-Event-Id';
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` */
+export function signatureHeader(rawBody: string | Buffer, secret: string, nowMs: number): string {
+  const t = Math.floor(nowMs / 1000);
+  return `t=${t},v1=${hmacHex(secret, t, rawBody)}`;
+}
+
+function hmacHex(secret: string, t: number, rawBody: string | Buffer): string {
+  return createHmac('sha256', secret)
+    .update(`${t}.`)
+    .update(typeof rawBody === 'string' ? Buffer.from(rawBody, 'utf8') : rawBody)
+    .digest('hex');
+}
+
+/**
+ * Checks a `Callbackd-Signature` header against the raw request body (the exact bytes received,
+ * before any JSON parsing). False when the header is missing or malformed, when no `v1` matches,
+ * or when `t` is more than `toleranceSeconds` away from `nowMs` (refuses replayed deliveries).
+ * Several `v1=` entries are accepted so a receiver can roll its secret.
+ */
+export function verifySignature(
+  rawBody: string | Buffer,
+  header: string | undefined | null,
+  secret: string,
+  toleranceSeconds: number,
+  nowMs: number,
+): boolean {
+  if (!header) return false;
+  let t: number | null = null;
+  const candidates: string[] = [];
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value);
+    else if (key === 'v1' && /^[0-9a-f]{64}$/i.test(value)) candidates.push(value.toLowerCase());
+  }
+  if (t === null || candidates.length === 0) return false;
+  if (Math.abs(nowMs / 1000 - t) > toleranceSeconds) return false;
+  const expected = Buffer.from(hmacHex(secret, t, rawBody), 'hex');
+  return candidates.some((c) => timingSafeEqual(Buffer.from(c, 'hex'), expected));
+}
+
+export interface WebhookDeliveryOptions {
+  url: string;
+  secret: string;
+  /** Per-request timeout. */
+  timeoutMs?: number;
+  /** Rows leased per pass. */
+  batchSize?: number;
+  /** How long a leased row stays invisible to other workers. Longer than timeoutMs. */
+  leaseMs?: number;
+  /** Delivery attempts before the row is marked dead. */
+  maxAttempts?: number;
+  /** Backoff after the first failure; doubles per attempt, with jitter, up to backoffMaxMs. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** CRM status per callbackd status; missing entries fall back to DEFAULT_CRM_STATUS. */
+  crmStatusMap?: Partial<Record<CallbackStatus, string>> | null;
+  /** Rows delivered at once. Rows of one callback are always sent one after another, oldest first. */
+  concurrency?: number;
+  random?: () => number;
+  fetch?: typeof fetch;
+}
+
+export const WEBHOOK_DEFAULTS = {
+  timeoutMs: 10_000,
+  batchSize: 50,
+  leaseMs: 60_000,
+  maxAttempts: 12,
+  backoffBaseMs: 5_000,
+  backoffMaxMs: 3_600_000,
+  concurrency: 4,
+} as const;
+
+export interface DeliveryPassResult {
+  delivered: number;
+  failed: number;
+  dead: number;
+}
+
+/** The JSON body a CRM receives. */
+export interface WebhookBody {
+  eventId: string;
+  eventType: string;
+  crmStatus: string | null;
+  createdAt: string;
+  data: unknown;
+}
+
+export function webhookBody(
+  row: OutboxRow,
+  crmStatusMap?: Partial<Record<CallbackStatus, string>> | null,
+): string {
+  const status = (row.payload as { status?: CallbackStatus } | null)?.status;
+  const body: WebhookBody = {
+    eventId: row.id,
+    eventType: row.eventType,
+    crmStatus: status ? crmStatusFor(status, crmStatusMap) : null,
+    createdAt: new Date(row.createdAt).toISOString(),
+    data: row.payload,
+  };
+  return JSON.stringify(body);
+}
+
+/** Backoff before attempt `attempt + 1`, after `attempt` failures (1-based): base·2^(n-1), ±25 % jitter, capped. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
+  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(Math.min(maxMs, raw * (0.75 + random() * 0.5)));
+}
+
+export interface WebhookDelivery {
+  /** One pass: lease due rows, deliver them, record each outcome. */
+  runOnce(): Promise<DeliveryPassResult>;
+}
+
+export function createWebhookDelivery(
+  store: Store,
+  clock: Clock,
+  options: WebhookDeliveryOptions,
+): WebhookDelivery {
+  const o = { ...WEBHOOK_DEFAULTS, ...stripUndefined(options), url: options.url, secret: options.secret };
+  const random = options.random ?? Math.random;
+  const doFetch = options.fetch ?? fetch;
+
+  async function deliver(row: OutboxRow): Promise<'delivered' | 'failed' | 'dead'> {
+    const body = webhookBody(row, o.crmStatusMap);
+    let error: string;
+    try {
+      const res = await doFetch(o.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [SIGNATURE_HEADER]: signatureHeader(body, o.secret, clock.now()),
+          [EVENT_ID_HEADER]: row.id,
+        },
+        body,
+        signal: AbortSignal.timeout(o.timeoutMs),
+        redirect: 'manual',
+      });
+      // Drain the body so the connection can be reused; its content does not matter.
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 200 && res.status < 300) {
+        await store.markDelivered(row.id, clock.now());
+        return 'delivered';
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      error = describeFetchError(err);
+    }
+    // row.attempts counts earlier failed attempts; this one makes attempts + 1.
+    const attempt = row.attempts + 1;
+    if (attempt >= o.maxAttempts) {
+      await store.markDead(row.id, clock.now(), `${error} (after ${attempt} attempts)`);
+      return 'dead';
+    }
+    await store.markDeliveryFailed(
+      row.id,
+      clock.now() + backoffMs(attempt, o.backoffBaseMs, o.backoffMaxMs, random),
+      error,
+    );
+    return 'failed';
+  }
+
+  return {
+    async runOnce() {
+      const rows = await store.leaseOutbox('webhook', o.batchSize, o.leaseMs, clock.now());
+      const result: DeliveryPassResult = { delivered: 0, failed: 0, dead: 0 };
+      // Rows of one callback go in order, and stop at the first failure so a later status never
+      // reaches the CRM before an earlier one in the same pass.
+      const byCallback = new Map<number, OutboxRow[]>();
+      for (const row of [...rows].sort((a, b) => a.createdAt - b.createdAt || cmpId(a.id, b.id))) {
+        const list = byCallback.get(row.callbackPk);
+        if (list) list.push(row);
+        else byCallback.set(row.callbackPk, [row]);
+      }
+      const groups = [...byCallback.values()];
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length) {
+          const group = groups[next++]!;
+          for (const row of group) {
+            const outcome = await deliver(row);
+            result[outcome]++;
+            if (outcome !== 'delivered') break;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
+      return result;
+    },
+  };
+}
+
+function cmpId(a: string, b: string): number {
+  const na = Number(a);
+  const nb = Number(b);
+  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function describeFetchError(err: unknown): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
+    const cause = (err as { cause?: { code?: string } }).cause;
+    return cause?.code ? `${err.message} (${cause.code})` : err.message;
+  }
+  return String(err);
+}
+
+function stripUndefined<T extends object>(obj: T): Partial<T> {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,207 @@
+/**
+ * The toll-fraud guard (DESIGN.md §5b): a callback number is only dialled when the customer's
+ * trusted record holds it. Where that record lives is pluggable: the built-in demo customer, a
+ * JSON file, or the CRM over HTTP. The API calls `checkTrustedNumber` before accepting.
+ */
+import { readFileSync } from 'node:fs';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { ERROR_CODES } from '../domain/errors.js';
+import type { Violation } from '../domain/types.js';
+
+export interface TrustedNumberLookup {
+  /**
+   * The customer's trusted numbers (E.164), or `undefined` when the source has no such customer.
+   * Throws TrustedLookupUnavailableError when the source cannot answer (timeout, 5xx, bad data).
+   */
+  trustedNumbers(tenantId: string, externalId: string): Promise<readonly string[] | undefined>;
+}
+
+/** Code for the API to answer 503 with: the lookup could not be made, retrying may work. */
+export const TRUSTED_LOOKUP_UNAVAILABLE = 'TRUSTED_LOOKUP_UNAVAILABLE';
+
+export class TrustedLookupUnavailableError extends Error {
+  readonly code = TRUSTED_LOOKUP_UNAVAILABLE;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrustedLookupUnavailableError';
+  }
+}
+
+/** The demo customer of DESIGN.md §6 (the guide's example), for every tenant. */
+export const DEMO_TRUSTED_NUMBERS: Readonly<Record<string, readonly string[]>> = {
+  'CRM-998271': ['+14155552671'],
+};
+
+/** A fixed map externalId → numbers (the built-in demo customer by default). */
+export function staticTrustedNumbers(
+  records: Readonly<Record<string, readonly string[]>> = DEMO_TRUSTED_NUMBERS,
+): TrustedNumberLookup {
+  const normalised = new Map(Object.entries(records).map(([id, nums]) => [id, nums.map(normaliseE164)]));
+  return { trustedNumbers: async (_tenantId, externalId) => normalised.get(externalId) };
+}
+
+/**
+ * A JSON file, read once at start-up: `{ "<externalId>": ["+1..."] }`, or per tenant
+ * `{ "tenants": { "<tenantId>": { "<externalId>": [...] } } }`. Throws at creation when the file is
+ * unreadable or malformed, naming the file and the fix.
+ */
+export function fileTrustedNumbers(path: string): TrustedNumberLookup {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(
+      `trusted numbers file ${path} cannot be read as JSON (${(err as Error).message}); ` +
+        'write it as {"<externalId>": ["+14155552671"]}',
+    );
+  }
+  const shapeError = () =>
+    new Error(
+      `trusted numbers file ${path} must map customer externalIds to arrays of E.164 numbers, ` +
+        'e.g. {"CRM-998271": ["+14155552671"]}, optionally under {"tenants": {"<tenantId>": {...}}}',
+    );
+  const readMap = (value: unknown): Map<string, string[]> => {
+    if (!isPlainObject(value)) throw shapeError();
+    const map = new Map<string, string[]>();
+    for (const [id, nums] of Object.entries(value)) {
+      if (!Array.isArray(nums) || !nums.every((n) => typeof n === 'string')) throw shapeError();
+      map.set(id, nums.map(normaliseE164));
+    }
+    return map;
+  };
+  if (isPlainObject(parsed) && 'tenants' in parsed) {
+    const tenants = parsed.tenants;
+    if (!isPlainObject(tenants)) throw shapeError();
+    const byTenant = new Map(Object.entries(tenants).map(([t, m]) => [t, readMap(m)]));
+    return { trustedNumbers: async (tenantId, externalId) => byTenant.get(tenantId)?.get(externalId) };
+  }
+  const map = readMap(parsed);
+  return { trustedNumbers: async (_tenantId, externalId) => map.get(externalId) };
+}
+
+export interface HttpTrustedNumbersOptions {
+  /**
+   * The CRM URL; `{externalId}` and `{tenantId}` are replaced (URL-encoded), e.g.
+   * `https://crm.example.com/customers/{externalId}/phones`. The answer is JSON: an array of
+   * numbers, or an object with `trustedNumbers`, `numbers` or `phoneNumbers`. 404 = no such customer.
+   */
+  urlTemplate: string;
+  timeoutMs?: number;
+  /** Extra request headers, e.g. an Authorization for the CRM. Never logged. */
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+}
+
+export function httpTrustedNumbers(options: HttpTrustedNumbersOptions): TrustedNumberLookup {
+  const timeoutMs = options.timeoutMs ?? 2_000;
+  const doFetch = options.fetch ?? fetch;
+  return {
+    async trustedNumbers(tenantId, externalId) {
+      const url = options.urlTemplate
+        .replaceAll('{externalId}', encodeURIComponent(externalId))
+        .replaceAll('{tenantId}', encodeURIComponent(tenantId));
+      let res: Response;
+      try {
+        res = await doFetch(url, {
+          headers: { accept: 'application/json', ...options.headers },
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        const e = err as Error;
+        throw new TrustedLookupUnavailableError(
+          e.name === 'TimeoutError'
+            ? `trusted number lookup timed out after ${timeoutMs} ms`
+            : `trusted number lookup failed: ${e.message}`,
+        );
+      }
+      if (res.status === 404) {
+        await res.arrayBuffer().catch(() => undefined);
+        return undefined;
+      }
+      if (!res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        throw new TrustedLookupUnavailableError(`trusted number lookup answered HTTP ${res.status}`);
+      }
+      let body: unknown;
+      try {
+        body = await res.json();
+      } catch {
+        throw new TrustedLookupUnavailableError('trusted number lookup answered something other than JSON');
+      }
+      const list = Array.isArray(body)
+        ? body
+        : isPlainObject(body)
+          ? (body.trustedNumbers ?? body.numbers ?? body.phoneNumbers)
+          : undefined;
+      if (!Array.isArray(list) || !list.every((n) => typeof n === 'string')) {
+        throw new TrustedLookupUnavailableError(
+          'trusted number lookup answered JSON without a list of numbers (expected an array or {trustedNumbers: [...]})',
+        );
+      }
+      return list.map(normaliseE164);
+    },
+  };
+}
+
+/** Tries each source in turn; the first that knows the customer decides. */
+export function chainTrustedNumbers(...sources: TrustedNumberLookup[]): TrustedNumberLookup {
+  return {
+    async trustedNumbers(tenantId, externalId) {
+      for (const source of sources) {
+        const found = await source.trustedNumbers(tenantId, externalId);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The guard the API runs before validation: null when `callbackNumber` is on the record of the
+ * customer `externalId`, else a violation (NUMBER_NOT_TRUSTED on callbackNumber, or
+ * CUSTOMER_NOT_FOUND on customerData.externalId). Throws TrustedLookupUnavailableError when the
+ * source cannot answer (answer 503; never accept unchecked).
+ */
+export async function checkTrustedNumber(
+  lookup: TrustedNumberLookup,
+  tenantId: string,
+  externalId: string | undefined,
+  callbackNumber: string,
+): Promise<Violation | null> {
+  if (!externalId) {
+    return {
+      code: ERROR_CODES.CUSTOMER_NOT_FOUND,
+      field: 'customerData.externalId',
+      message:
+        "customerData.externalId is needed to check the callback number against the customer's trusted record; send the CRM id of the customer",
+    };
+  }
+  const numbers = await lookup.trustedNumbers(tenantId, externalId);
+  if (numbers === undefined) {
+    return {
+      code: ERROR_CODES.CUSTOMER_NOT_FOUND,
+      field: 'customerData.externalId',
+      message: 'no customer record has this externalId; send the CRM id of an existing customer',
+    };
+  }
+  if (!numbers.includes(normaliseE164(callbackNumber))) {
+    return {
+      code: ERROR_CODES.NUMBER_NOT_TRUSTED,
+      field: 'callbackNumber',
+      message: `the number ending ${callbackNumber.slice(-4)} is not on the customer's trusted record; send one of the customer's registered numbers`,
+    };
+  }
+  return null;
+}
+
+/** E.164 form of a number as a CRM might store it ("+1 (415) 555-2671" → "+14155552671"). */
+export function normaliseE164(number: string): string {
+  const parsed = parsePhoneNumberFromString(number.trim());
+  if (parsed?.number) return parsed.number;
+  const digits = number.replace(/[^\d]/g, '');
+  return number.trim().startsWith('+') ? `+${digits}` : digits;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
