@@ -45,7 +45,14 @@ export interface QueueObservation {
 }
 
 export interface GenesysPort {
-  createCallback(spec: CallbackSpec, opts?: { queueId?: string }): Promise<CreatedCallback>;
+  /**
+   * Not idempotent on the platform: every call makes a new callback. `tenantId` is stamped as an
+   * attribute so that a later lookup by callbackId can tell tenants sharing one org apart.
+   */
+  createCallback(
+    spec: CallbackSpec,
+    opts?: { queueId?: string; tenantId?: string },
+  ): Promise<CreatedCallback>;
   getCallbackConversation(conversationId: string): Promise<PlatformConversation>;
   rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void>;
   disconnectCallback(conversationId: string): Promise<void>;
@@ -62,6 +69,8 @@ export class PlatformError extends Error {
     readonly kind: PlatformErrorKind,
     readonly reason: Reason,
     readonly httpStatus: number | null,
+    /** The platform's Retry-After, when it sent one: the earliest moment a retry is welcome. */
+    readonly retryAfterMs?: number,
   ) {
     super(`${reason.code}: ${reason.message}`);
     this.name = 'PlatformError';

@@ -1,0 +1,523 @@
+/**
+ * The southbound Genesys Cloud client: GenesysPort over undici, with the shared OAuth token,
+ * the shared token bucket and the retry policy applied to every call.
+ */
+import { Agent, type Dispatcher } from 'undici';
+import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
+import { systemClock } from '../domain/types.js';
+import { type AuthLogger, TokenProvider } from './auth.js';
+import {
+  type CreateOptions,
+  DISCONNECT_BODY,
+  toCallbackIdQuery,
+  toCreateCallbackCommand,
+  toPatchCallbackRequest,
+  toQueueObservationQuery,
+} from './mapping.js';
+import {
+  type CreatedCallback,
+  type GenesysPort,
+  type PlatformConversation,
+  PlatformError,
+  type PlatformParticipant,
+  type QueueObservation,
+} from './port.js';
+import { TokenBucket } from './rate-limit.js';
+import { errorFromAnswer, errorFromFailure, FullJitterBackoff, RetryPolicy, type Sleep } from './retry.js';
+import { exchange, type HttpAnswer } from './transport.js';
+
+export type GenesysLogger = AuthLogger;
+
+export interface GenesysClientOptions {
+  /** API host, e.g. https://api.mypurecloud.ie (or the simulator's URL). */
+  baseUrl: string;
+  /** OAuth host, e.g. https://login.mypurecloud.ie; defaults to baseUrl (how the simulator is used). */
+  loginUrl?: string;
+  clientId: string;
+  clientSecret: string;
+  /** Client-side budget shared by every call; default 300 (Genesys' per-token limit). */
+  requestsPerMinute?: number;
+  /** Back-to-back requests allowed after an idle spell; default requestsPerMinute / 10. */
+  burst?: number;
+  /** Per attempt, including reading the answer; default 10 000. */
+  requestTimeoutMs?: number;
+  /** Retries per call for 429/503/refused connections (and, for safe requests, unclear failures); default 4. */
+  maxRetries?: number;
+  /** Full-jitter backoff base and cap; defaults 500 and 30 000. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A Retry-After longer than this is handed to the caller instead of being waited out; default 60 000. */
+  maxRetryAfterMs?: number;
+  logger?: GenesysLogger;
+  clock?: Clock;
+  /** Tests: MockAgent or a custom pool. The client closes only a dispatcher it created. */
+  dispatcher?: Dispatcher;
+  /** Tests: virtual sleeps for the limiter and backoff. */
+  sleep?: Sleep;
+  random?: () => number;
+}
+
+export interface GenesysClientStats {
+  /** API requests sent (each attempt counts; the token endpoint does not). */
+  requests: number;
+  retries: number;
+  tokenRequests: number;
+}
+
+export interface GenesysClient extends GenesysPort {
+  stats(): GenesysClientStats;
+  close(): Promise<void>;
+}
+
+export const GENESYS_DEFAULTS = {
+  requestsPerMinute: 300,
+  requestTimeoutMs: 10_000,
+  maxRetries: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 60_000,
+  pageSize: 100,
+  /** Safety stop for paged reads. */
+  maxPages: 50,
+} as const;
+
+/** Regions listed in the platform docs; others are accepted when they look like a domain. */
+export const GENESYS_REGIONS = [
+  'mypurecloud.com',
+  'mypurecloud.ie',
+  'mypurecloud.de',
+  'mypurecloud.com.au',
+  'mypurecloud.jp',
+  'usw2.pure.cloud',
+  'use2.us-gov-pure.cloud',
+  'cac1.pure.cloud',
+  'euw2.pure.cloud',
+  'euc2.pure.cloud',
+  'aps1.pure.cloud',
+  'apne2.pure.cloud',
+  'apne3.pure.cloud',
+  'sae1.pure.cloud',
+  'mec1.pure.cloud',
+] as const;
+
+export class GenesysConfigError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'GenesysConfigError';
+  }
+}
+
+/** GENESYS_REGION (e.g. mypurecloud.ie) → https://api.mypurecloud.ie and https://login.mypurecloud.ie. */
+export function regionUrls(region: string): { baseUrl: string; loginUrl: string } {
+  const r = region
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\//, '')
+    .replace(/^(api|login)\./, '')
+    .replace(/\/+$/, '');
+  if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(r)) {
+    throw new GenesysConfigError(
+      'GENESYS_REGION_INVALID',
+      `GENESYS_REGION "${region}" is not a region domain; use one like ${GENESYS_REGIONS.slice(0, 3).join(', ')}.`,
+    );
+  }
+  return { baseUrl: `https://api.${r}`, loginUrl: `https://login.${r}` };
+}
+
+/**
+ * Where to reach the platform: GENESYS_BASE_URL (+ GENESYS_LOGIN_URL, defaulting to the base URL)
+ * wins over GENESYS_REGION. Undefined when neither is set (simulator mode).
+ */
+export function resolveGenesysUrls(env: {
+  GENESYS_REGION?: string;
+  GENESYS_BASE_URL?: string;
+  GENESYS_LOGIN_URL?: string;
+}): { baseUrl: string; loginUrl: string } | undefined {
+  const base = env.GENESYS_BASE_URL?.trim();
+  if (base) {
+    const login = env.GENESYS_LOGIN_URL?.trim() || base;
+    for (const [name, value] of [
+      ['GENESYS_BASE_URL', base],
+      ['GENESYS_LOGIN_URL', login],
+    ] as const) {
+      if (!/^https?:\/\/[^\s/]+/.test(value)) {
+        throw new GenesysConfigError(
+          'GENESYS_URL_INVALID',
+          `${name} must be an http(s) URL, got "${value}".`,
+        );
+      }
+    }
+    return { baseUrl: base.replace(/\/+$/, ''), loginUrl: login.replace(/\/+$/, '') };
+  }
+  if (env.GENESYS_REGION?.trim()) return regionUrls(env.GENESYS_REGION);
+  return undefined;
+}
+
+/** Thrown inside a retried attempt to pass an error through the policy untouched. */
+class PassThrough {
+  constructor(readonly error: unknown) {}
+}
+
+interface Call {
+  /** For logs and stats: a route template, never ids or numbers. */
+  op: string;
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  body?: unknown;
+  /** Safe to repeat: unclear failures (timeouts, 5xx) are retried too. */
+  idempotent: boolean;
+}
+
+export function createGenesysClient(options: GenesysClientOptions): GenesysClient {
+  const clock = options.clock ?? systemClock;
+  const requestTimeoutMs = options.requestTimeoutMs ?? GENESYS_DEFAULTS.requestTimeoutMs;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const loginUrl = (options.loginUrl ?? options.baseUrl).replace(/\/+$/, '');
+  const ownDispatcher = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({ connect: { timeout: Math.min(requestTimeoutMs, 10_000) }, keepAliveTimeout: 4_000 });
+  const logger = options.logger;
+  const stats: GenesysClientStats = { requests: 0, retries: 0, tokenRequests: 0 };
+
+  const backoff = new FullJitterBackoff(
+    {
+      baseDelayMs: options.baseDelayMs ?? GENESYS_DEFAULTS.baseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? GENESYS_DEFAULTS.maxDelayMs,
+    },
+    options.random,
+  );
+  const policy = (idempotent: boolean, op: string) =>
+    new RetryPolicy({
+      maxRetries: options.maxRetries ?? GENESYS_DEFAULTS.maxRetries,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? GENESYS_DEFAULTS.maxRetryAfterMs,
+      backoff,
+      sleep: options.sleep,
+      // 401 is handled (once) by the token refresh; after that it is final for this call.
+      shouldRetry: (err) =>
+        (err.kind === 'retryable' && err.httpStatus !== 401) || (idempotent && err.kind === 'unclear'),
+      onRetry: ({ retry, delayMs, error }) => {
+        stats.retries++;
+        logger?.warn(
+          { op, retry, delayMs, code: error.reason.code, httpStatus: error.httpStatus },
+          'genesys request retried',
+        );
+      },
+    });
+
+  const auth = new TokenProvider({
+    loginUrl,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    dispatcher,
+    clock,
+    requestTimeoutMs,
+    logger,
+    retry: policy(true, 'POST /oauth/token'),
+  });
+  const limiter = new TokenBucket({
+    requestsPerMinute: options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute,
+    burst: options.burst,
+    clock,
+    sleep: options.sleep,
+  });
+
+  async function send(call: Call, token: string) {
+    await limiter.acquire();
+    stats.requests++;
+    return exchange(dispatcher, {
+      method: call.method,
+      url: baseUrl + call.path,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
+      timeoutMs: requestTimeoutMs,
+    });
+  }
+
+  async function token(fn: () => Promise<string>): Promise<string> {
+    try {
+      return await fn();
+    } catch (err) {
+      // The token request has its own retries; do not multiply them here.
+      throw new PassThrough(err);
+    }
+  }
+
+  async function call(c: Call): Promise<HttpAnswer> {
+    try {
+      return await policy(c.idempotent, c.op).execute(async () => {
+        let bearer = await token(() => auth.getToken());
+        let ex = await send(c, bearer);
+        if (ex.type === 'answer' && ex.answer.status === 401) {
+          // A 401 means the request was refused before any effect: one refresh, one resend.
+          logger?.debug({ op: c.op }, 'genesys token refused; refreshing once');
+          bearer = await token(() => auth.renewAfterUnauthorized(bearer));
+          ex = await send(c, bearer);
+        }
+        if (ex.type !== 'answer') throw errorFromFailure(ex);
+        if (ex.answer.status >= 200 && ex.answer.status < 300) return ex.answer;
+        throw errorFromAnswer(ex.answer, clock.now());
+      });
+    } catch (err) {
+      if (err instanceof PassThrough) throw err.error;
+      throw err;
+    }
+  }
+
+  async function paged<T>(
+    op: string,
+    path: (page: number) => string,
+    pick: (body: unknown) => T[],
+  ): Promise<T[]> {
+    const out: T[] = [];
+    for (let page = 1; page <= GENESYS_DEFAULTS.maxPages; page++) {
+      const answer = await call({ op, method: 'GET', path: path(page), idempotent: true });
+      const items = pick(answer.body);
+      out.push(...items);
+      const b = answer.body as { pageCount?: unknown };
+      const pageCount = typeof b?.pageCount === 'number' ? b.pageCount : undefined;
+      if (items.length < GENESYS_DEFAULTS.pageSize || (pageCount !== undefined && page >= pageCount)) break;
+    }
+    return out;
+  }
+
+  return {
+    async createCallback(spec: CallbackSpec, opts?: CreateOptions): Promise<CreatedCallback> {
+      const answer = await call({
+        op: 'POST /api/v2/conversations/callbacks',
+        method: 'POST',
+        path: '/api/v2/conversations/callbacks',
+        body: toCreateCallbackCommand(spec, opts),
+        idempotent: false,
+      });
+      const id = (answer.body as { conversation?: { id?: unknown } } | undefined)?.conversation?.id;
+      if (typeof id !== 'string' || id === '') {
+        // 2xx means the platform took it; without an id we cannot tell which conversation it made.
+        throw new PlatformError(
+          'unclear',
+          {
+            code: 'PLATFORM_BAD_ANSWER',
+            message: 'Genesys accepted the callback but its answer named no conversation.',
+          },
+          answer.status,
+        );
+      }
+      return { conversationId: id };
+    },
+
+    async getCallbackConversation(conversationId: string): Promise<PlatformConversation> {
+      const answer = await call({
+        op: 'GET /api/v2/conversations/callbacks/{id}',
+        method: 'GET',
+        path: `/api/v2/conversations/callbacks/${encodeURIComponent(conversationId)}`,
+        idempotent: true,
+      });
+      return fromCallbackConversation(answer.body, conversationId);
+    },
+
+    async rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void> {
+      await call({
+        op: 'PATCH /api/v2/conversations/callbacks',
+        method: 'PATCH',
+        path: '/api/v2/conversations/callbacks',
+        body: toPatchCallbackRequest(conversationId, spec),
+        idempotent: true,
+      });
+    },
+
+    async disconnectCallback(conversationId: string): Promise<void> {
+      await call({
+        op: 'PATCH /api/v2/conversations/callbacks/{id}',
+        method: 'PATCH',
+        path: `/api/v2/conversations/callbacks/${encodeURIComponent(conversationId)}`,
+        body: DISCONNECT_BODY,
+        idempotent: true,
+      });
+    },
+
+    async findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]> {
+      const out: PlatformConversation[] = [];
+      const fromIso = new Date(from).toISOString();
+      const toIso = new Date(Math.max(to, from + 1)).toISOString();
+      for (let page = 1; page <= GENESYS_DEFAULTS.maxPages; page++) {
+        const answer = await call({
+          op: 'POST /api/v2/analytics/conversations/details/query',
+          method: 'POST',
+          path: '/api/v2/analytics/conversations/details/query',
+          body: toCallbackIdQuery(callbackId, fromIso, toIso, page, GENESYS_DEFAULTS.pageSize),
+          idempotent: true,
+        });
+        const b = (answer.body ?? {}) as { conversations?: unknown; totalHits?: unknown };
+        const convs = Array.isArray(b.conversations) ? b.conversations : [];
+        out.push(
+          ...convs.map(fromAnalyticsConversation).filter((c): c is PlatformConversation => c !== undefined),
+        );
+        const total = typeof b.totalHits === 'number' ? b.totalHits : undefined;
+        if (convs.length < GENESYS_DEFAULTS.pageSize || (total !== undefined && out.length >= total)) break;
+      }
+      return out;
+    },
+
+    async queueObservations(queueIds: readonly string[]): Promise<QueueObservation[]> {
+      if (queueIds.length === 0) return [];
+      const answer = await call({
+        op: 'POST /api/v2/analytics/queues/observations/query',
+        method: 'POST',
+        path: '/api/v2/analytics/queues/observations/query',
+        body: toQueueObservationQuery(queueIds),
+        idempotent: true,
+      });
+      const results = (answer.body as { results?: unknown } | undefined)?.results;
+      const byQueue = new Map<string, QueueObservation>(
+        queueIds.map((id) => [id, { queueId: id, waiting: 0, interacting: 0 }]),
+      );
+      for (const r of Array.isArray(results) ? results : []) {
+        const queueId = r?.group?.queueId;
+        const obs = typeof queueId === 'string' ? byQueue.get(queueId) : undefined;
+        if (!obs) continue;
+        for (const d of Array.isArray(r.data) ? r.data : []) {
+          const count = typeof d?.stats?.count === 'number' ? d.stats.count : 0;
+          if (d?.metric === 'oWaiting') obs.waiting += count;
+          else if (d?.metric === 'oInteracting') obs.interacting += count;
+        }
+      }
+      return [...byQueue.values()];
+    },
+
+    async getQueue(queueId: string): Promise<{ id: string; name: string } | undefined> {
+      try {
+        const answer = await call({
+          op: 'GET /api/v2/routing/queues/{id}',
+          method: 'GET',
+          path: `/api/v2/routing/queues/${encodeURIComponent(queueId)}`,
+          idempotent: true,
+        });
+        const b = (answer.body ?? {}) as { id?: unknown; name?: unknown };
+        return {
+          id: typeof b.id === 'string' ? b.id : queueId,
+          name: typeof b.name === 'string' ? b.name : '',
+        };
+      } catch (err) {
+        if (err instanceof PlatformError && err.httpStatus === 404) return undefined;
+        throw err;
+      }
+    },
+
+    listWrapupCodes(queueId: string) {
+      return paged(
+        'GET /api/v2/routing/queues/{id}/wrapupcodes',
+        (page) =>
+          `/api/v2/routing/queues/${encodeURIComponent(queueId)}/wrapupcodes?pageSize=${GENESYS_DEFAULTS.pageSize}&pageNumber=${page}`,
+        (body) =>
+          entities(body).flatMap((e) =>
+            typeof e.id === 'string' && typeof e.name === 'string' ? [{ id: e.id, name: e.name }] : [],
+          ),
+      );
+    },
+
+    listDids() {
+      return paged(
+        'GET /api/v2/telephony/providers/edges/dids',
+        (page) =>
+          `/api/v2/telephony/providers/edges/dids?pageSize=${GENESYS_DEFAULTS.pageSize}&pageNumber=${page}`,
+        (body) => entities(body).flatMap((e) => (typeof e.phoneNumber === 'string' ? [e.phoneNumber] : [])),
+      );
+    },
+
+    stats: () => ({ ...stats, tokenRequests: auth.requests }),
+
+    async close() {
+      if (ownDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+function entities(body: unknown): Record<string, unknown>[] {
+  const e = (body as { entities?: unknown } | undefined)?.entities;
+  return Array.isArray(e) ? e.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object') : [];
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function strMap(v: unknown): Record<string, string> | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
+  return out;
+}
+
+function strArray(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
+}
+
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** CallbackConversation (GET) → PlatformConversation. */
+export function fromCallbackConversation(body: unknown, fallbackId: string): PlatformConversation {
+  const b = (body ?? {}) as { id?: unknown; participants?: unknown };
+  const participants = Array.isArray(b.participants) ? b.participants : [];
+  return {
+    id: str(b.id) ?? fallbackId,
+    participants: participants.map((p: Record<string, unknown>) =>
+      compact<PlatformParticipant>({
+        id: str(p.id),
+        purpose: str(p.purpose),
+        state: str(p.state),
+        disconnectType: str(p.disconnectType),
+        callbackNumbers: strArray(p.callbackNumbers),
+        callbackScheduledTime: str(p.callbackScheduledTime),
+        attributes: strMap(p.attributes),
+        queueId: str((p.queue as { id?: unknown } | undefined)?.id),
+        startTime: str(p.startTime),
+        connectedTime: str(p.connectedTime),
+        endTime: str(p.endTime),
+        wrapupCode: str((p.wrapup as { code?: unknown } | undefined)?.code),
+      }),
+    ),
+  };
+}
+
+/**
+ * Analytics conversation details → PlatformConversation, as far as analytics tells: purpose,
+ * callback fields of the first session, the last segment's disconnect type, and attributes when
+ * the answer carries them (the "WithoutAttributes" model usually does not).
+ */
+export function fromAnalyticsConversation(raw: unknown): PlatformConversation | undefined {
+  const c = (raw ?? {}) as { conversationId?: unknown; conversationStart?: unknown; participants?: unknown };
+  const id = str(c.conversationId);
+  if (!id) return undefined;
+  const participants = Array.isArray(c.participants) ? c.participants : [];
+  return {
+    id,
+    participants: participants.map((p: Record<string, unknown>) => {
+      const sessions = Array.isArray(p.sessions) ? (p.sessions as Record<string, unknown>[]) : [];
+      const first = sessions[0] ?? {};
+      const segments = sessions.flatMap((s) =>
+        Array.isArray(s.segments) ? (s.segments as Record<string, unknown>[]) : [],
+      );
+      const last = segments[segments.length - 1] ?? {};
+      return compact<PlatformParticipant>({
+        id: str(p.participantId),
+        purpose: str(p.purpose),
+        disconnectType: str(last.disconnectType),
+        callbackNumbers: strArray(first.callbackNumbers),
+        callbackScheduledTime: str(first.callbackScheduledTime),
+        attributes: strMap(p.attributes),
+        queueId: str(last.queueId),
+        startTime: str(c.conversationStart),
+      });
+    }),
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * callbackd's request → the platform's request bodies. Typed against the official SDK's models
+ * with `satisfies`, so a misspelt or invented field fails the typecheck instead of being silently
+ * dropped by the platform.
+ */
+import type { Models } from 'purecloud-platform-client-v2';
+import type { CallbackSpec } from '../domain/types.js';
+
+/**
+ * Names of the `data` attributes callbackd puts on every callback. They show up as participant
+ * attributes; the queue's flow (and the simulator) reads dtmf and timeoutSeconds, callbackd finds
+ * its own callbacks again by callbackId (+ tenantId).
+ */
+export const ATTR = {
+  callbackId: 'callbackId',
+  tenantId: 'callbackdTenant',
+  externalId: 'externalId',
+  wrapUpCode: 'wrapUpCode',
+  dtmf: 'dtmf',
+  callbackTo: 'callbackTo',
+  timeoutSeconds: 'timeoutSeconds',
+} as const;
+
+export interface CreateOptions {
+  /** Route to another queue than the spec's (capacity overflow). */
+  queueId?: string;
+  /** Stamped as an attribute so a lookup by callbackId never adopts another tenant's callback. */
+  tenantId?: string;
+}
+
+export function customerName(spec: CallbackSpec): string | undefined {
+  const name = [spec.customerData.firstName, spec.customerData.lastName]
+    .map((s) => s?.trim())
+    .filter((s): s is string => !!s)
+    .join(' ');
+  return name === '' ? undefined : name;
+}
+
+export function callbackData(spec: CallbackSpec, opts: CreateOptions = {}): Record<string, string> {
+  const data: Record<string, string> = {
+    [ATTR.callbackId]: spec.callbackId,
+    [ATTR.callbackTo]: spec.callbackTo,
+    [ATTR.timeoutSeconds]: String(spec.timeout),
+  };
+  if (opts.tenantId !== undefined) data[ATTR.tenantId] = opts.tenantId;
+  if (spec.customerData.externalId) data[ATTR.externalId] = spec.customerData.externalId;
+  if (spec.routingData.wrapUpCode) data[ATTR.wrapUpCode] = spec.routingData.wrapUpCode;
+  if (spec.dtmf) data[ATTR.dtmf] = spec.dtmf;
+  return data;
+}
+
+export function toCreateCallbackCommand(
+  spec: CallbackSpec,
+  opts: CreateOptions = {},
+): Models.CreateCallbackCommand {
+  const userName = customerName(spec);
+  return {
+    callbackNumbers: [spec.callbackNumber],
+    callerId: spec.callbackFrom,
+    callbackScheduledTime: spec.scheduledTime,
+    routingData: {
+      queueId: opts.queueId ?? spec.routingData.queueId,
+      priority: spec.routingData.priority,
+    } satisfies Models.RoutingData,
+    ...(userName !== undefined ? { callbackUserName: userName } : {}),
+    data: callbackData(spec, opts),
+  } satisfies Models.CreateCallbackCommand;
+}
+
+/**
+ * Reschedule / renumber a callback that has not started. The SDK types `agentId` as required, but
+ * a queue (not agent-owned) callback has no agent to name, so it is left out.
+ */
+export function toPatchCallbackRequest(
+  conversationId: string,
+  spec: CallbackSpec,
+  opts: { queueId?: string } = {},
+): Omit<Models.PatchCallbackRequest, 'agentId'> {
+  return {
+    conversationId,
+    queueId: opts.queueId ?? spec.routingData.queueId,
+    callbackScheduledTime: spec.scheduledTime,
+    callbackNumbers: [spec.callbackNumber],
+  } satisfies Omit<Models.PatchCallbackRequest, 'agentId'>;
+}
+
+/** Body that disconnects (cancels) a callback conversation. */
+export const DISCONNECT_BODY = { state: 'disconnected' } satisfies Partial<Models.Conversation>;
+
+/** Analytics details query: conversations whose participants carry attribute callbackId = id. */
+export function toCallbackIdQuery(
+  callbackId: string,
+  fromIso: string,
+  toIso: string,
+  pageNumber: number,
+  pageSize: number,
+): Models.ConversationQuery {
+  return {
+    interval: `${fromIso}/${toIso}`,
+    order: 'asc',
+    orderBy: 'conversationStart',
+    segmentFilters: [
+      {
+        type: 'and',
+        predicates: [
+          {
+            type: 'property',
+            propertyType: 'string',
+            property: ATTR.callbackId,
+            operator: 'matches',
+            value: callbackId,
+          } satisfies Models.SegmentDetailQueryPredicate,
+        ],
+      } satisfies Models.SegmentDetailQueryFilter,
+    ],
+    paging: { pageSize, pageNumber } satisfies Models.PagingSpec,
+  } satisfies Models.ConversationQuery;
+}
+
+export const OBSERVATION_METRICS = ['oWaiting', 'oInteracting'] as const;
+
+/** Queue observations for callbacks waiting/interacting in the given queues. */
+export function toQueueObservationQuery(queueIds: readonly string[]): Models.QueueObservationQuery {
+  return {
+    filter: {
+      type: 'and',
+      clauses: [
+        {
+          type: 'or',
+          predicates: queueIds.map((id) => ({ type: 'dimension', dimension: 'queueId', value: id })),
+        } satisfies Models.QueueObservationQueryClause,
+      ],
+      predicates: [{ type: 'dimension', dimension: 'mediaType', value: 'callback' }],
+    } satisfies Models.QueueObservationQueryFilter,
+    metrics: [...OBSERVATION_METRICS],
+  } satisfies Models.QueueObservationQuery;
+}
