@@ -50,6 +50,8 @@ export interface AcceptInput {
 }
 
 export interface OutboxDraft {
+  /** The event id receivers deduplicate on; the ledger generates a UUID when absent. */
+  id?: string;
   /** 'webhook' for the CRM, 'amqp' for the event bus. */
   channel: 'webhook' | 'amqp';
   eventType: string;

@@ -1,0 +1,70 @@
+/**
+ * The PostgreSQL adapter: a pg Pool behind Kysely. BIGINT columns (every time, every pk) are
+ * parsed to JS numbers for this pool only; `schema` puts every table in one schema through the
+ * connection's search_path (tests use a fresh schema per file).
+ */
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { LedgerError } from '../errors.js';
+import { KyselyStore, type LedgerDialect } from '../store.js';
+import type { LedgerDatabase } from '../tables.js';
+import { postgresMigrations } from './migrations/index.js';
+
+export interface PostgresStoreOptions {
+  /** Schema holding the ledger (created by migrate); default: the server's search_path. */
+  schema?: string;
+  /** Most connections the pool opens (default 10). */
+  poolMax?: number;
+  /** How long to wait for a connection before failing (default 5000). */
+  connectionTimeoutMs?: number;
+  /** Called with errors of idle pooled connections (the pool replaces them). */
+  onPoolError?: (err: Error) => void;
+}
+
+/** Arbitrary, fixed: every callbackd migrator takes the same advisory lock. */
+const MIGRATION_LOCK_KEY = 740_271_133;
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+const INT8_OID = 20;
+const bigintAsNumber: pg.CustomTypesConfig = {
+  // Epoch ms and pks stay far below 2^53.
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (v: string) => Number(v)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+function postgresDialect(schema: string | undefined): LedgerDialect {
+  return {
+    name: 'postgres',
+    migrations: postgresMigrations,
+    parseJson: (value) => value,
+    forUpdate: (qb) => qb.forUpdate(),
+    forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked(),
+    beginMigration: async (trx) => {
+      await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
+      if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
+    },
+  };
+}
+
+export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): KyselyStore {
+  const { schema } = options;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new LedgerError(
+      'LEDGER_INVALID_SCHEMA',
+      `schema ${JSON.stringify(schema)} is not a plain lower-case identifier ([a-z_][a-z0-9_]*, at most 63 characters)`,
+    );
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolMax ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    application_name: 'callbackd',
+    types: bigintAsNumber,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  pool.on('error', (err) => options.onPoolError?.(err));
+  const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyStore(db, postgresDialect(schema));
+}
