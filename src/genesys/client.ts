@@ -491,11 +491,17 @@ export function fromCallbackConversation(body: unknown, fallbackId: string): Pla
 
 /**
  * Analytics conversation details → PlatformConversation, as far as analytics tells: purpose,
- * callback fields of the first session, the last segment's disconnect type, and attributes when
- * the answer carries them (the "WithoutAttributes" model usually does not).
+ * callback fields of the first session, connected when a segment of type "interact" exists,
+ * the last segment's disconnect type, the conversation's end, and attributes when the answer
+ * carries them (the "WithoutAttributes" model usually does not).
  */
 export function fromAnalyticsConversation(raw: unknown): PlatformConversation | undefined {
-  const c = (raw ?? {}) as { conversationId?: unknown; conversationStart?: unknown; participants?: unknown };
+  const c = (raw ?? {}) as {
+    conversationId?: unknown;
+    conversationStart?: unknown;
+    conversationEnd?: unknown;
+    participants?: unknown;
+  };
   const id = str(c.conversationId);
   if (!id) return undefined;
   const participants = Array.isArray(c.participants) ? c.participants : [];
@@ -508,6 +514,7 @@ export function fromAnalyticsConversation(raw: unknown): PlatformConversation | 
         Array.isArray(s.segments) ? (s.segments as Record<string, unknown>[]) : [],
       );
       const last = segments[segments.length - 1] ?? {};
+      const interact = segments.find((s) => s.segmentType === 'interact');
       return compact<PlatformParticipant>({
         id: str(p.participantId),
         purpose: str(p.purpose),
@@ -517,6 +524,8 @@ export function fromAnalyticsConversation(raw: unknown): PlatformConversation | 
         attributes: strMap(p.attributes),
         queueId: str(last.queueId),
         startTime: str(c.conversationStart),
+        connectedTime: str(interact?.segmentStart),
+        endTime: str(c.conversationEnd),
       });
     }),
   };
