@@ -73,7 +73,7 @@ export interface WebhookDeliveryOptions {
   backoffMaxMs?: number;
   /** CRM status per callbackd status; missing entries fall back to DEFAULT_CRM_STATUS. */
   crmStatusMap?: Partial<Record<CallbackStatus, string>> | null;
-  /** Rows delivered at once. Rows of one callback are always sent one after another, oldest first. */
+  /** Callbacks whose rows are delivered at once; rows of one callback go one after another, oldest first. */
   concurrency?: number;
   random?: () => number;
   fetch?: typeof fetch;
@@ -164,8 +164,8 @@ export function createWebhookDelivery(
     } catch (err) {
       error = describeFetchError(err);
     }
-    // row.attempts counts earlier failed attempts; this one makes attempts + 1.
-    const attempt = row.attempts + 1;
+    // leaseOutbox counts the attempt as it leases the row: row.attempts is this attempt's number.
+    const attempt = Math.max(1, row.attempts);
     if (attempt >= o.maxAttempts) {
       await store.markDead(row.id, clock.now(), `${error} (after ${attempt} attempts)`);
       return 'dead';
@@ -182,10 +182,11 @@ export function createWebhookDelivery(
     async runOnce() {
       const rows = await store.leaseOutbox('webhook', o.batchSize, o.leaseMs, clock.now());
       const result: DeliveryPassResult = { delivered: 0, failed: 0, dead: 0 };
-      // Rows of one callback go in order, and stop at the first failure so a later status never
-      // reaches the CRM before an earlier one in the same pass.
+      // Rows of one callback go one after another, oldest first, so a pass never reorders them.
+      // Across passes a failed row is retried later while newer ones may succeed: receivers order
+      // by data.occurredAt (and deduplicate by eventId).
       const byCallback = new Map<number, OutboxRow[]>();
-      for (const row of [...rows].sort((a, b) => a.createdAt - b.createdAt || cmpId(a.id, b.id))) {
+      for (const row of [...rows].sort((a, b) => a.createdAt - b.createdAt)) {
         const list = byCallback.get(row.callbackPk);
         if (list) list.push(row);
         else byCallback.set(row.callbackPk, [row]);
@@ -194,25 +195,13 @@ export function createWebhookDelivery(
       let next = 0;
       const worker = async () => {
         while (next < groups.length) {
-          const group = groups[next++]!;
-          for (const row of group) {
-            const outcome = await deliver(row);
-            result[outcome]++;
-            if (outcome !== 'delivered') break;
-          }
+          for (const row of groups[next++]!) result[await deliver(row)]++;
         }
       };
       await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
       return result;
     },
   };
-}
-
-function cmpId(a: string, b: string): number {
-  const na = Number(a);
-  const nb = Number(b);
-  if (Number.isFinite(na) && Number.isFinite(nb)) return na - nb;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function describeFetchError(err: unknown): string {

@@ -1,0 +1,206 @@
+/**
+ * Reschedule / change number (PATCH /api/v2/routing/callbacks/{id}): only while accepted or
+ * pending, re-validated against the queue policy (domain validateReschedule) on the server clock,
+ * safe to repeat (the same change again answers the same resource, unchanged).
+ *
+ * - accepted: the ledger spec is updated; the submit sends the new one. If a create request was
+ *   already in flight with the old spec, a `reschedule` job patches the platform callback once the
+ *   submit has recorded it.
+ * - pending: the platform callback is patched first, then the ledger. If the platform does not
+ *   confirm, nothing changes in the ledger and the caller gets 503 (repeat the PATCH).
+ */
+import type { QueuePolicy } from '../domain/policy.js';
+import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
+import { validateReschedule } from '../domain/validate.js';
+import { type GenesysPort, PlatformError } from '../genesys/port.js';
+import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
+import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
+import type { TrustedNumberLookup } from './trusted-numbers.js';
+
+/** History reason code of a reschedule or number change. */
+export const RESCHEDULED = 'RESCHEDULED';
+
+export interface RescheduleContext {
+  /** The policy of a configured queue (the same lookup validation uses). */
+  policies: (queueId: string) => QueuePolicy | undefined;
+  /** Consulted when the PATCH changes callbackNumber (toll-fraud guard). */
+  trustedNumbers?: TrustedNumberLookup;
+  channels?: readonly EventChannel[];
+  /** When the follow-up patch of a create request that was in flight runs. */
+  followupDelayMs?: number;
+}
+
+export async function rescheduleCallback(
+  store: Store,
+  genesys: Pick<GenesysPort, 'rescheduleCallback'>,
+  clock: Clock,
+  tenantId: string,
+  callbackId: string,
+  patchBody: unknown,
+  ctx: RescheduleContext,
+): Promise<EditOutcome> {
+  const channels = ctx.channels ?? DEFAULT_EVENT_CHANNELS;
+
+  for (let round = 0; round < 3; round++) {
+    const rec = await store.get(tenantId, callbackId);
+    if (!rec) return notFound(callbackId);
+    if (rec.status !== 'accepted' && rec.status !== 'pending') return notModifiable(rec, 'rescheduled');
+
+    const now = clock.now();
+    let trusted: readonly string[] | null | undefined;
+    const changesNumber =
+      typeof patchBody === 'object' && patchBody !== null && 'callbackNumber' in patchBody;
+    if (changesNumber && ctx.trustedNumbers) {
+      const externalId = rec.spec.customerData.externalId;
+      trusted = externalId ? ((await ctx.trustedNumbers.trustedNumbers(tenantId, externalId)) ?? null) : null;
+    }
+    const validation = validateReschedule(patchBody, rec.spec, {
+      now,
+      queues: ctx.policies,
+      ...(trusted === undefined ? {} : { trustedNumbers: trusted }),
+    });
+    if (!validation.ok) return { ok: false, httpStatus: 400, errors: validation.violations, callback: rec };
+    const spec = validation.spec;
+    if (sameSchedule(spec, rec.spec)) return { ok: true, callback: rec, changed: false };
+
+    const reason: Reason = { code: RESCHEDULED, message: describeChange(rec.spec, spec) };
+    if (rec.status === 'accepted') {
+      const updated = await store.transition(
+        transitionOf(rec, { from: ['accepted'], to: 'accepted', reason, at: now, set: { spec } }, channels),
+      );
+      if (!updated) continue;
+      if (updated.submitInFlightAt !== null) {
+        // The create request in flight carries the old spec; patch the platform once it is recorded.
+        await store.enqueueJob({
+          kind: 'reschedule',
+          callbackPk: rec.pk,
+          runAt: now + (ctx.followupDelayMs ?? 15_000),
+        });
+      }
+      return { ok: true, callback: await reread(store, rec), changed: true };
+    }
+
+    try {
+      await genesys.rescheduleCallback(rec.conversationId!, spec);
+    } catch (err) {
+      if (!(err instanceof PlatformError)) throw err;
+      if (err.kind === 'rejected') {
+        return notModifiable(rec, 'rescheduled', `the platform refused the change: ${err.reason.message}`);
+      }
+      return platformUnavailable('reschedule', err.reason.code);
+    }
+    const updated = await store.transition(
+      transitionOf(
+        rec,
+        { from: ['pending'], to: 'pending', reason, at: clock.now(), set: { spec } },
+        channels,
+      ),
+    );
+    if (!updated) continue;
+    return { ok: true, callback: await reread(store, rec), changed: true };
+  }
+  const last = await store.get(tenantId, callbackId);
+  return last ? notModifiable(last, 'rescheduled') : notFound(callbackId);
+}
+
+function sameSchedule(a: CallbackSpec, b: CallbackSpec): boolean {
+  return (
+    a.scheduledTime === b.scheduledTime && a.callbackNumber === b.callbackNumber && a.timeZone === b.timeZone
+  );
+}
+
+function describeChange(before: CallbackSpec, after: CallbackSpec): string {
+  const parts: string[] = [];
+  if (before.scheduledTime !== after.scheduledTime) {
+    parts.push(`scheduled time ${before.scheduledTime} → ${after.scheduledTime}`);
+  }
+  if (before.callbackNumber !== after.callbackNumber) {
+    parts.push(`callback number …${before.callbackNumber.slice(-4)} → …${after.callbackNumber.slice(-4)}`);
+  }
+  if (parts.length === 0 && before.timeZone !== after.timeZone) {
+    parts.push(`customer time zone ${before.timeZone ?? '(none)'} → ${after.timeZone ?? '(none)'}`);
+  }
+  return `rescheduled: ${parts.join('; ')}`;
+}
+
+async function reread(store: Store, rec: CallbackRecord): Promise<CallbackWithHistory> {
+  const row = await store.getByPk(rec.pk);
+  if (!row) throw new Error(`callback pk ${rec.pk} vanished from the ledger`);
+  return row;
+}
+
+export interface RescheduleFollowupOptions {
+  store: Store;
+  genesys: Pick<GenesysPort, 'rescheduleCallback' | 'getCallbackConversation'>;
+  clock: Clock;
+  workerId: string;
+  batchSize?: number;
+  leaseMs?: number;
+  /** Runs before giving up on a callback whose submit never records (it was cancelled or ended). */
+  maxRuns?: number;
+  retryDelayMs?: number;
+  onError?: (err: unknown, job: Job) => void;
+}
+
+/**
+ * Runs `reschedule` jobs: once the submit that was in flight during an accepted-state reschedule
+ * has recorded the platform callback, patch it to the ledger's (new) spec if it differs.
+ */
+export function createRescheduleFollowup(options: RescheduleFollowupOptions): {
+  runOnce(): Promise<{ jobs: number; patched: number }>;
+} {
+  const { store, genesys, clock, workerId } = options;
+  const batchSize = options.batchSize ?? 20;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const maxRuns = options.maxRuns ?? 10;
+  const retryDelayMs = options.retryDelayMs ?? 15_000;
+
+  async function handle(job: Job): Promise<boolean> {
+    const rec = await store.getByPk(job.callbackPk);
+    if (rec?.status === 'accepted' && rec.submitInFlightAt !== null && job.attempts < maxRuns) {
+      await store.retryJob(job.id, workerId, clock.now() + retryDelayMs, 'submit still in flight');
+      return false;
+    }
+    if (rec?.status !== 'pending' || !rec.conversationId) {
+      // Not submitted yet (the submit sends the new spec), or over: nothing to patch.
+      await store.completeJob(job.id, workerId);
+      return false;
+    }
+    const conversation = await genesys.getCallbackConversation(rec.conversationId);
+    const customer =
+      conversation.participants.find((p) => p.callbackScheduledTime !== undefined) ??
+      conversation.participants[0];
+    const platformTime = customer?.callbackScheduledTime
+      ? Date.parse(customer.callbackScheduledTime)
+      : Number.NaN;
+    const platformNumber = customer?.callbackNumbers?.[0];
+    const differs =
+      platformTime !== Date.parse(rec.spec.scheduledTime) ||
+      (platformNumber !== undefined && platformNumber !== rec.spec.callbackNumber);
+    if (differs) await genesys.rescheduleCallback(rec.conversationId, rec.spec);
+    await store.completeJob(job.id, workerId);
+    return differs;
+  }
+
+  return {
+    async runOnce() {
+      const jobs = await store.leaseJobs('reschedule', workerId, batchSize, leaseMs, clock.now());
+      let patched = 0;
+      for (const job of jobs) {
+        try {
+          if (await handle(job)) patched++;
+        } catch (err) {
+          options.onError?.(err, job);
+          // A job that keeps failing stops after maxRuns (onError saw each failure).
+          const message = err instanceof Error ? err.message : String(err);
+          await (job.attempts >= maxRuns
+            ? store.completeJob(job.id, workerId)
+            : store.retryJob(job.id, workerId, clock.now() + retryDelayMs, message)
+          ).catch((e) => options.onError?.(e, job));
+        }
+      }
+      return { jobs: jobs.length, patched };
+    },
+  };
+}

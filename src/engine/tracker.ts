@@ -1,0 +1,299 @@
+/**
+ * Follows every submitted callback to its end (DESIGN.md §4, polling mode) while spending few
+ * platform calls:
+ *
+ * - The poll (every pollIntervalMs) reads only callbacks that can have changed: due or past due,
+ *   or changed recently (Store.listTrackable). Around the due time and for the callback's
+ *   answer-and-verify timeout after it, each is read once per poll; a callback still waiting
+ *   long after that (a queue backlog) is read less and less often, at most sweepIntervalMs apart.
+ *   A callback whose time is far ahead is never polled.
+ * - The reconciliation sweep (every sweepIntervalMs) walks every non-terminal callback a page at a
+ *   time, resuming where the previous sweep stopped, and reads at most sweepMaxChecks of them per
+ *   run — so it repairs changes the poll could not see (a callback disconnected on the platform
+ *   days before its time) without a burst of calls and without holding all callbacks in memory.
+ *
+ * The platform has no batch read of live callback conversations (the analytics query that could
+ * batch lags by seconds to minutes), so each read is one GET, run with bounded concurrency.
+ *
+ * Each change is one guarded Store.transition (from `pending`) carrying its history and outbox
+ * rows; a concurrent change (cancel, another tracker) makes it a no-op.
+ */
+import { ERROR_CODES } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import type { Clock, EpochMs, Reason } from '../domain/types.js';
+import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
+import { mapConversation } from '../genesys/state-map.js';
+import type { CallbackRecord, Store } from '../ledger/port.js';
+import type { PolicyLookup } from './capacity.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
+
+export interface TrackerOptions {
+  store: Store;
+  genesys: Pick<GenesysPort, 'getCallbackConversation'>;
+  clock: Clock;
+  policies: PolicyLookup;
+  channels?: readonly EventChannel[];
+  /** How often the poll runs; each trackable callback is read at most this often. 5000–10000. */
+  pollIntervalMs?: number;
+  /** How often the reconciliation sweep runs. */
+  sweepIntervalMs?: number;
+  /** A callback changed in the ledger within this window is polled even if not yet due. */
+  recentChangeWindowMs?: number;
+  /** Callbacks read per poll at most (the rest wait for the next poll, least recently read first). */
+  pollBatchSize?: number;
+  /** Page size of the sweep's walk over non-terminal callbacks. */
+  sweepPageSize?: number;
+  /** Platform reads per sweep at most. */
+  sweepMaxChecks?: number;
+  /** Platform reads in flight at once. */
+  concurrency?: number;
+  random?: () => number;
+  /** Called with errors a pass caught (one callback's failure never stops the others). */
+  onError?: (err: unknown, callback: CallbackRecord) => void;
+}
+
+export const TRACKER_DEFAULTS = {
+  pollIntervalMs: 5_000,
+  sweepIntervalMs: 60_000,
+  recentChangeWindowMs: 120_000,
+  pollBatchSize: 200,
+  sweepPageSize: 200,
+  sweepMaxChecks: 200,
+  concurrency: 4,
+} as const;
+
+export interface TrackPassResult {
+  /** Platform reads made. */
+  checked: number;
+  /** Transitions applied. */
+  changed: number;
+  errors: number;
+}
+
+export interface Tracker {
+  /** Reads the callbacks that can have changed now. */
+  pollOnce(): Promise<TrackPassResult>;
+  /** One reconciliation run over (a budget of) all non-terminal callbacks. */
+  sweepOnce(): Promise<TrackPassResult>;
+  /** A poll, plus a sweep when sweepIntervalMs has passed since the last one. For a worker loop. */
+  runOnce(): Promise<TrackPassResult>;
+  /** Reads one callback now and applies what the platform says. Returns the row after it. */
+  refresh(record: CallbackRecord): Promise<CallbackRecord>;
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const o = {
+    ...TRACKER_DEFAULTS,
+    ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+  } as Required<Omit<TrackerOptions, 'onError'>> & Pick<TrackerOptions, 'onError'>;
+  const { store, genesys, clock } = options;
+  const channels = options.channels ?? DEFAULT_EVENT_CHANNELS;
+  const random = options.random ?? Math.random;
+
+  // Conversation "shape" last seen per callback and when it last differed: a platform-side change
+  // (the customer being dialled) keeps a callback on the fast poll although the ledger is unchanged.
+  // Entries go when the callback ends; the cap bounds memory if rows vanish some other way.
+  const lastSeen = new Map<number, { shape: string; changedAt: EpochMs }>();
+  const LAST_SEEN_CAP = 100_000;
+  let sweepCursor: number | null = null;
+  let lastSweepAt: EpochMs | null = null;
+
+  function scheduledMs(rec: CallbackRecord): EpochMs {
+    return Date.parse(rec.spec.scheduledTime);
+  }
+
+  /** How long to leave a trackable callback before reading it again. */
+  function pollSpacingMs(rec: CallbackRecord, now: EpochMs): number {
+    const activeSince = Math.max(scheduledMs(rec), rec.updatedAt, lastSeen.get(rec.pk)?.changedAt ?? 0);
+    // The end normally comes within the answer-and-verify timeout after the callback goes active.
+    const fastWindowMs = rec.spec.timeout * 1000 + 60_000;
+    const quietMs = now - activeSince;
+    if (quietMs <= fastWindowMs) return o.pollIntervalMs;
+    return Math.min(o.sweepIntervalMs, Math.max(o.pollIntervalMs, (quietMs - fastWindowMs) / 4));
+  }
+
+  async function readAndApply(rec: CallbackRecord, result: TrackPassResult): Promise<void> {
+    if (!rec.conversationId) return;
+    result.checked++;
+    try {
+      const conversation = await genesys.getCallbackConversation(rec.conversationId);
+      if (await apply(rec, conversation)) result.changed++;
+    } catch (err) {
+      result.errors++;
+      o.onError?.(err, rec);
+    }
+  }
+
+  /** Applies what the platform says about `rec`. True when a transition was written. */
+  async function apply(rec: CallbackRecord, conversation: PlatformConversation): Promise<boolean> {
+    const now = clock.now();
+    const shape = conversationShape(conversation);
+    const seen = lastSeen.get(rec.pk);
+    if (!seen || seen.shape !== shape) {
+      if (lastSeen.size >= LAST_SEEN_CAP) lastSeen.clear();
+      lastSeen.set(rec.pk, { shape, changedAt: now });
+    }
+    const mapped = mapConversation(conversation);
+    if (mapped.status === 'pending' || rec.status !== 'pending') return false;
+    lastSeen.delete(rec.pk);
+
+    if (mapped.status === 'rejected' && mapped.capacity) {
+      const policy = o.policies(rec.spec.routingData.queueId);
+      const retry = policy?.rejectionRetry ?? LIMITS.defaultRejectionRetry;
+      // rejectionRetry.attempts = resubmissions after the first refused one.
+      const retriesUsed = Math.max(0, rec.attempts - 1);
+      if (retriesUsed < retry.attempts) {
+        const { min, max } = retry.delayMinutes;
+        const nextAttemptAt = now + Math.round((min + random() * (max - min)) * 60_000);
+        const reason: Reason = {
+          code: mapped.reason?.code ?? ERROR_CODES.QUEUE_FULL,
+          message: `the platform refused the callback for capacity (${mapped.reason?.message ?? 'queue full'}); retry ${retriesUsed + 1} of ${retry.attempts} at ${new Date(nextAttemptAt).toISOString()}`,
+        };
+        const done = await store.transition(
+          transitionOf(
+            rec,
+            {
+              from: ['pending'],
+              to: 'accepted',
+              reason,
+              at: now,
+              // The refused conversation is over; the next submit creates a new one.
+              set: { conversationId: null, nextAttemptAt, submitInFlightAt: null },
+              enqueue: { kind: 'submit', callbackPk: rec.pk, runAt: nextAttemptAt },
+            },
+            channels,
+          ),
+        );
+        return done !== null;
+      }
+      const done = await store.transition(
+        transitionOf(
+          rec,
+          {
+            from: ['pending'],
+            to: 'rejected',
+            reason: {
+              code: ERROR_CODES.RETRIES_EXHAUSTED,
+              message: `the platform refused the callback for capacity on each of ${rec.attempts} attempts (last: ${mapped.reason?.message ?? 'queue full'})`,
+            },
+            at: now,
+            set: { nextAttemptAt: null },
+          },
+          channels,
+        ),
+      );
+      return done !== null;
+    }
+
+    const done = await store.transition(
+      transitionOf(
+        rec,
+        {
+          from: ['pending'],
+          to: mapped.status,
+          reason: mapped.reason,
+          at: now,
+          set: { nextAttemptAt: null },
+        },
+        channels,
+      ),
+    );
+    return done !== null;
+  }
+
+  async function runChecks(recs: CallbackRecord[]): Promise<TrackPassResult> {
+    const result: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
+    let next = 0;
+    const worker = async () => {
+      while (next < recs.length) await readAndApply(recs[next++]!, result);
+    };
+    await Promise.all(Array.from({ length: Math.min(o.concurrency, recs.length) }, worker));
+    const read = recs.filter((r) => r.conversationId).map((r) => r.pk);
+    if (read.length > 0) await store.recordChecked(read, clock.now());
+    return result;
+  }
+
+  const tracker: Tracker = {
+    async pollOnce() {
+      const now = clock.now();
+      const candidates = await store.listTrackable(
+        now + o.pollIntervalMs,
+        now - o.recentChangeWindowMs,
+        o.pollBatchSize,
+      );
+      const due = candidates.filter(
+        (rec) =>
+          rec.status === 'pending' &&
+          rec.conversationId !== null &&
+          // A small allowance so a read that landed just after the previous poll still counts.
+          (rec.lastCheckedAt === null || now - rec.lastCheckedAt >= pollSpacingMs(rec, now) - 250),
+      );
+      return runChecks(due);
+    },
+
+    async sweepOnce() {
+      const now = clock.now();
+      lastSweepAt = now;
+      const total: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
+      let budget = o.sweepMaxChecks;
+      while (budget > 0) {
+        const page = await store.listNonTerminal(sweepCursor, o.sweepPageSize);
+        // Only callbacks the platform holds, and not those a poll read within this sweep period.
+        const stale = page.items.filter(
+          (rec) =>
+            rec.status === 'pending' &&
+            rec.conversationId !== null &&
+            (rec.lastCheckedAt === null || now - rec.lastCheckedAt >= o.sweepIntervalMs / 2),
+        );
+        const take = stale.slice(0, budget);
+        const r = await runChecks(take);
+        total.checked += r.checked;
+        total.changed += r.changed;
+        total.errors += r.errors;
+        budget -= take.length;
+        if (take.length < stale.length) {
+          // Budget spent inside this page: resume just after the last callback read.
+          sweepCursor = take.at(-1)?.pk ?? sweepCursor;
+          break;
+        }
+        if (page.nextAfterPk === null) {
+          // End of the list: the next sweep starts from the beginning.
+          sweepCursor = null;
+          break;
+        }
+        sweepCursor = page.nextAfterPk;
+      }
+      return total;
+    },
+
+    async runOnce() {
+      const polled = await tracker.pollOnce();
+      if (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs) {
+        const swept = await tracker.sweepOnce();
+        return {
+          checked: polled.checked + swept.checked,
+          changed: polled.changed + swept.changed,
+          errors: polled.errors + swept.errors,
+        };
+      }
+      return polled;
+    },
+
+    async refresh(record) {
+      if (record.conversationId && record.status === 'pending') {
+        const conversation = await genesys.getCallbackConversation(record.conversationId);
+        await apply(record, conversation);
+        await store.recordChecked([record.pk], clock.now());
+      }
+      return (await store.getByPk(record.pk)) ?? record;
+    },
+  };
+  return tracker;
+}
+
+/** What of a conversation can change while it is live: each participant's purpose and state. */
+function conversationShape(conversation: PlatformConversation): string {
+  return conversation.participants
+    .map((p) => `${p.purpose ?? ''}:${p.state ?? ''}:${p.connectedTime ? 1 : 0}:${p.endTime ? 1 : 0}`)
+    .join('|');
+}
