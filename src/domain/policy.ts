@@ -82,57 +82,64 @@ export const DidSchema = z.strictObject({
 });
 export type Did = z.infer<typeof DidSchema>;
 
-export const QueuePolicySchema = z
-  .strictObject({
-    minLeadSeconds: z.number().int().min(0).default(LIMITS.defaultMinLeadSeconds),
-    maxLeadDays: z.number().positive().max(LIMITS.maxLeadDaysCeiling).default(LIMITS.defaultMaxLeadDays),
-    openHours: OpenHoursSchema,
-    /** The customer's legal calling window, [start, end) in the customer's zone. */
-    callingWindow: CallingWindowSchema.default({ ...LIMITS.defaultCallingWindow }),
-    maxCallbacks: z.number().int().min(1).default(LIMITS.defaultMaxCallbacks),
-    overflowQueueId: z.string().min(1).optional(),
-    verification: z.enum(['dtmf', 'none']).default('none'),
-    wrapUpCodes: z.array(z.string().min(1)).default([]),
-    defaultPriority: z.number().int().default(LIMITS.defaultPriority),
-    timeoutSeconds: z
-      .strictObject({
-        min: z.number().int().min(1).default(LIMITS.minTimeoutSeconds),
-        max: z.number().int().min(1).default(LIMITS.maxTimeoutSeconds),
-        default: z.number().int().min(1).default(LIMITS.defaultTimeoutSeconds),
-      })
-      .refine((t) => t.min <= t.default && t.default <= t.max, { message: 'expected min <= default <= max' })
-      .default({
-        min: LIMITS.minTimeoutSeconds,
-        max: LIMITS.maxTimeoutSeconds,
-        default: LIMITS.defaultTimeoutSeconds,
-      }),
-    dids: z.array(DidSchema).min(1),
-    rejectionRetry: z
-      .strictObject({
-        attempts: z.number().int().min(0).default(LIMITS.defaultRejectionRetry.attempts),
-        delayMinutes: z
-          .strictObject({
-            min: z.number().min(0).default(LIMITS.defaultRejectionRetry.delayMinutes.min),
-            max: z.number().min(0).default(LIMITS.defaultRejectionRetry.delayMinutes.max),
-          })
-          .refine((d) => d.min <= d.max, { message: 'expected min <= max' })
-          .default({ ...LIMITS.defaultRejectionRetry.delayMinutes }),
-      })
-      .default({
-        attempts: LIMITS.defaultRejectionRetry.attempts,
-        delayMinutes: { ...LIMITS.defaultRejectionRetry.delayMinutes },
-      }),
-  })
-  .superRefine((p, ctx) => {
-    if (p.minLeadSeconds * 1000 >= p.maxLeadDays * DAY_MS) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['minLeadSeconds'],
-        message: `expected minLeadSeconds below maxLeadDays (${p.maxLeadDays} days = ${p.maxLeadDays * 86_400} seconds)`,
-        input: p.minLeadSeconds,
-      });
-    }
-  });
+/** The policy's fields; extend this (e.g. with a name) and apply `refineQueuePolicy`. */
+export const QueuePolicyObjectSchema = z.strictObject({
+  minLeadSeconds: z.number().int().min(0).default(LIMITS.defaultMinLeadSeconds),
+  maxLeadDays: z.number().positive().max(LIMITS.maxLeadDaysCeiling).default(LIMITS.defaultMaxLeadDays),
+  openHours: OpenHoursSchema,
+  /** The customer's legal calling window, [start, end) in the customer's zone. */
+  callingWindow: CallingWindowSchema.default({ ...LIMITS.defaultCallingWindow }),
+  maxCallbacks: z.number().int().min(1).default(LIMITS.defaultMaxCallbacks),
+  overflowQueueId: z.string().min(1).optional(),
+  verification: z.enum(['dtmf', 'none']).default('none'),
+  wrapUpCodes: z.array(z.string().min(1)).default([]),
+  defaultPriority: z.number().int().default(LIMITS.defaultPriority),
+  timeoutSeconds: z
+    .strictObject({
+      min: z.number().int().min(1).default(LIMITS.minTimeoutSeconds),
+      max: z.number().int().min(1).default(LIMITS.maxTimeoutSeconds),
+      default: z.number().int().min(1).default(LIMITS.defaultTimeoutSeconds),
+    })
+    .refine((t) => t.min <= t.default && t.default <= t.max, { message: 'expected min <= default <= max' })
+    .default({
+      min: LIMITS.minTimeoutSeconds,
+      max: LIMITS.maxTimeoutSeconds,
+      default: LIMITS.defaultTimeoutSeconds,
+    }),
+  dids: z.array(DidSchema).min(1),
+  rejectionRetry: z
+    .strictObject({
+      attempts: z.number().int().min(0).default(LIMITS.defaultRejectionRetry.attempts),
+      delayMinutes: z
+        .strictObject({
+          min: z.number().min(0).default(LIMITS.defaultRejectionRetry.delayMinutes.min),
+          max: z.number().min(0).default(LIMITS.defaultRejectionRetry.delayMinutes.max),
+        })
+        .refine((d) => d.min <= d.max, { message: 'expected min <= max' })
+        .default({ ...LIMITS.defaultRejectionRetry.delayMinutes }),
+    })
+    .default({
+      attempts: LIMITS.defaultRejectionRetry.attempts,
+      delayMinutes: { ...LIMITS.defaultRejectionRetry.delayMinutes },
+    }),
+});
+
+/** Rules across fields of one policy. */
+export function refineQueuePolicy(
+  p: { minLeadSeconds: number; maxLeadDays: number },
+  ctx: z.core.$RefinementCtx<unknown>,
+): void {
+  if (p.minLeadSeconds * 1000 >= p.maxLeadDays * DAY_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['minLeadSeconds'],
+      message: `expected minLeadSeconds below maxLeadDays (${p.maxLeadDays} days = ${p.maxLeadDays * 86_400} seconds)`,
+      input: p.minLeadSeconds,
+    });
+  }
+}
+
+export const QueuePolicySchema = QueuePolicyObjectSchema.superRefine(refineQueuePolicy);
 
 /** A validated queue policy, defaults applied. */
 export type QueuePolicy = z.output<typeof QueuePolicySchema>;

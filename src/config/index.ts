@@ -1,0 +1,4 @@
+/** Configuration: schema, embedded default, loader. */
+export * from './defaults.js';
+export * from './load.js';
+export * from './schema.js';
