@@ -7,7 +7,6 @@ import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
 import { systemClock } from '../domain/types.js';
 import { type AuthLogger, TokenProvider } from './auth.js';
 import {
-  type CreateOptions,
   DISCONNECT_BODY,
   toCallbackIdQuery,
   toCreateCallbackCommand,
@@ -15,6 +14,7 @@ import {
   toQueueObservationQuery,
 } from './mapping.js';
 import {
+  type CreateCallbackOptions,
   type CreatedCallback,
   type GenesysPort,
   type PlatformConversation,
@@ -169,6 +169,8 @@ interface Call {
   body?: unknown;
   /** Safe to repeat: unclear failures (timeouts, 5xx) are retried too. */
   idempotent: boolean;
+  /** No attempt may start after this instant (client clock). */
+  sendBefore?: EpochMs;
 }
 
 export function createGenesysClient(options: GenesysClientOptions): GenesysClient {
@@ -226,7 +228,9 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
   });
 
   async function send(call: Call, token: string) {
+    checkWindow(call);
     await limiter.acquire();
+    checkWindow(call);
     stats.requests++;
     return exchange(dispatcher, {
       method: call.method,
@@ -239,6 +243,24 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
       timeoutMs: requestTimeoutMs,
     });
+  }
+
+  // Only retryable failures (surely not applied) lead to another attempt of a create, so stopping
+  // here means nothing of this call took effect.
+  function checkWindow(call: Call) {
+    if (call.sendBefore !== undefined && clock.now() + requestTimeoutMs > call.sendBefore) {
+      throw new PassThrough(
+        new PlatformError(
+          'retryable',
+          {
+            code: 'PLATFORM_SEND_WINDOW_CLOSED',
+            message:
+              "Not sent: the next attempt could not finish inside the caller's send window; try again later.",
+          },
+          null,
+        ),
+      );
+    }
   }
 
   async function token(fn: () => Promise<string>): Promise<string> {
@@ -289,8 +311,9 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
   }
 
   return {
-    async createCallback(spec: CallbackSpec, opts?: CreateOptions): Promise<CreatedCallback> {
+    async createCallback(spec: CallbackSpec, opts: CreateCallbackOptions = {}): Promise<CreatedCallback> {
       const answer = await call({
+        sendBefore: opts.sendWithinMs !== undefined ? clock.now() + opts.sendWithinMs : undefined,
         op: 'POST /api/v2/conversations/callbacks',
         method: 'POST',
         path: '/api/v2/conversations/callbacks',
@@ -459,6 +482,12 @@ function strArray(v: unknown): string[] | undefined {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 }
 
+function errorInfoOf(v: unknown): PlatformParticipant['errorInfo'] {
+  if (!v || typeof v !== 'object') return undefined;
+  const e = v as { code?: unknown; message?: unknown };
+  return compact({ code: str(e.code), message: str(e.message) });
+}
+
 function compact<T extends object>(o: T): T {
   for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
   return o;
@@ -484,6 +513,7 @@ export function fromCallbackConversation(body: unknown, fallbackId: string): Pla
         connectedTime: str(p.connectedTime),
         endTime: str(p.endTime),
         wrapupCode: str((p.wrapup as { code?: unknown } | undefined)?.code),
+        errorInfo: errorInfoOf(p.errorInfo),
       }),
     ),
   };

@@ -5,6 +5,7 @@
  */
 import type { Models } from 'purecloud-platform-client-v2';
 import type { CallbackSpec } from '../domain/types.js';
+import type { CreateCallbackOptions } from './port.js';
 
 /**
  * Names of the `data` attributes callbackd puts on every callback. They show up as participant
@@ -21,12 +22,7 @@ export const ATTR = {
   timeoutSeconds: 'timeoutSeconds',
 } as const;
 
-export interface CreateOptions {
-  /** Route to another queue than the spec's (capacity overflow). */
-  queueId?: string;
-  /** Stamped as an attribute so a lookup by callbackId never adopts another tenant's callback. */
-  tenantId?: string;
-}
+export type CreateOptions = Pick<CreateCallbackOptions, 'queueId' | 'tenantId'>;
 
 export function customerName(spec: CallbackSpec): string | undefined {
   const name = [spec.customerData.firstName, spec.customerData.lastName]

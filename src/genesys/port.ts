@@ -18,6 +18,8 @@ export interface PlatformParticipant {
   connectedTime?: string;
   endTime?: string;
   wrapupCode?: string;
+  /** Why the platform ended this leg with an error (e.g. callback.capacity.exceeded). */
+  errorInfo?: { code?: string; message?: string };
 }
 
 export interface PlatformConversation {
@@ -44,15 +46,25 @@ export interface QueueObservation {
   interacting: number;
 }
 
+export interface CreateCallbackOptions {
+  /** Route to another queue than the spec's (capacity overflow). */
+  queueId?: string;
+  /** Stamped as an attribute so a lookup by callbackId never adopts another tenant's callback. */
+  tenantId?: string;
+  /**
+   * No attempt (first or retry) may start later than this many ms after the call began, so that
+   * every byte is sent while the caller still holds its lease. A retry that would start later
+   * fails as `retryable` with code PLATFORM_SEND_WINDOW_CLOSED (nothing more was sent).
+   */
+  sendWithinMs?: number;
+}
+
 export interface GenesysPort {
   /**
    * Not idempotent on the platform: every call makes a new callback. `tenantId` is stamped as an
    * attribute so that a later lookup by callbackId can tell tenants sharing one org apart.
    */
-  createCallback(
-    spec: CallbackSpec,
-    opts?: { queueId?: string; tenantId?: string },
-  ): Promise<CreatedCallback>;
+  createCallback(spec: CallbackSpec, opts?: CreateCallbackOptions): Promise<CreatedCallback>;
   getCallbackConversation(conversationId: string): Promise<PlatformConversation>;
   rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void>;
   disconnectCallback(conversationId: string): Promise<void>;

@@ -3,6 +3,7 @@
  * again, the backoff decides *when*. Plus the classification of one HTTP exchange into success
  * or a PlatformError of a known kind.
  */
+import { ERROR_CODES } from '../domain/errors.js';
 import { PlatformError } from './port.js';
 import { type Exchange, type HttpAnswer, headerValue } from './transport.js';
 
@@ -102,6 +103,14 @@ export const STATUS_REASON_CODES: Readonly<Record<number, string>> = {
   422: 'PLATFORM_UNPROCESSABLE',
 };
 
+/**
+ * Platform error codes that mean something more specific than their HTTP status. A capacity
+ * refusal is not final for the callback: the caller retries it later (DESIGN.md §2).
+ */
+export const PLATFORM_CODE_REASONS: Readonly<Record<string, string>> = {
+  'callback.capacity.exceeded': ERROR_CODES.QUEUE_FULL,
+};
+
 const WHAT_TO_DO: Readonly<Record<string, string>> = {
   PLATFORM_BAD_REQUEST: 'the platform refused the request body; check the queue, numbers and scheduled time',
   PLATFORM_FORBIDDEN:
@@ -174,6 +183,13 @@ export function errorFromAnswer(answer: HttpAnswer, nowMs: number): PlatformErro
       status,
     );
   }
+  const mapped = platform.code !== undefined ? PLATFORM_CODE_REASONS[platform.code] : undefined;
+  if (mapped)
+    return new PlatformError(
+      'rejected',
+      { code: mapped, message: `Genesys answered ${status}.${said}` },
+      status,
+    );
   const code = STATUS_REASON_CODES[status] ?? 'PLATFORM_REFUSED';
   const hint = WHAT_TO_DO[code];
   return new PlatformError(

@@ -28,10 +28,13 @@ export interface ConversationFacts {
   customerConnected: boolean;
   /** An agent participant was connected. */
   agentConnected: boolean;
-  /** disconnectType of every participant that has one. */
-  disconnectTypes: ReadonlySet<string>;
-  /** Merged participant attributes (the create's data plus what the flow wrote). */
-  attributes: Readonly<Record<string, string>>;
+  /**
+   * Why the customer leg ended (its disconnectType; the platform puts the cause there, the other
+   * legs follow with peer/transfer). Falls back to any participant's when no customer leg has one.
+   */
+  customerDisconnectType: string | undefined;
+  /** errorInfo.code of any participant (e.g. callback.capacity.exceeded, outbound.call.rejected). */
+  errorCodes: ReadonlySet<string>;
 }
 
 export interface StateRule {
@@ -47,13 +50,13 @@ export interface StateRule {
 const CUSTOMER_PURPOSES = new Set(['customer', 'external']);
 const ENDED_STATES = new Set(['disconnected', 'terminated']);
 
-/** Attribute a queue flow (and the simulator) writes when it ends a callback for a reason of its own. */
-export const OUTCOME_ATTRIBUTE = 'callbackOutcome';
+/** Platform error code of a callback dropped because its queue could take no more. */
+export const CAPACITY_ERROR_CODE = 'callback.capacity.exceeded';
 
-const has =
+const endedBy =
   (...types: string[]) =>
   (f: ConversationFacts) =>
-    types.some((t) => f.disconnectTypes.has(t));
+    f.ended && f.customerDisconnectType !== undefined && types.includes(f.customerDisconnectType);
 
 export const STATE_TABLE: readonly StateRule[] = [
   {
@@ -65,62 +68,66 @@ export const STATE_TABLE: readonly StateRule[] = [
   },
   {
     rule: 'queue-full',
-    when: `ended without connecting, flow outcome "${'queue-full'}" (busy queue)`,
-    test: (f) => f.ended && f.attributes[OUTCOME_ATTRIBUTE] === 'queue-full',
+    when: `ended with errorInfo.code ${CAPACITY_ERROR_CODE} (the queue could take no more callbacks)`,
+    test: (f) => f.ended && f.errorCodes.has(CAPACITY_ERROR_CODE),
     status: 'rejected',
-    reason: { code: ERROR_CODES.QUEUE_FULL, message: 'the queue was too busy to take the callback' },
+    reason: {
+      code: ERROR_CODES.QUEUE_FULL,
+      message: 'the platform dropped the callback: its queue was full',
+    },
     capacity: true,
   },
   {
-    rule: 'dtmf-failed',
-    when: `ended after the customer answered but failed DTMF verification (flow outcome "dtmf-failed")`,
-    test: (f) => f.ended && f.attributes[OUTCOME_ATTRIBUTE] === 'dtmf-failed',
-    status: 'expired',
+    rule: 'disconnected',
+    when: 'customer leg ended with disconnectType client (disconnected through the API or by a user)',
+    test: endedBy('client'),
+    status: 'rejected',
     reason: {
-      code: ERROR_CODES.NO_ANSWER,
-      message: 'the customer did not verify with the DTMF digit in time',
+      code: ERROR_CODES.DISCONNECTED_ON_PLATFORM,
+      message: 'the callback was disconnected on the platform before it reached an agent',
     },
   },
   {
-    rule: 'uncallable',
-    when: 'disconnectType uncallable, transport.failure, error or spam (carrier refused the call)',
-    test: (f) => f.ended && has('uncallable', 'transport.failure', 'error', 'spam')(f),
+    rule: 'carrier-rejected',
+    when: 'customer leg ended with disconnectType error, uncallable, transport.failure or spam',
+    test: endedBy('error', 'uncallable', 'transport.failure', 'spam'),
     status: 'rejected',
     reason: {
       code: ERROR_CODES.PLATFORM_REJECTED,
-      message: 'the carrier or platform refused the call (check that callbackFrom is a provisioned DID)',
+      message:
+        'the carrier or platform refused the call; check that callbackFrom is a DID provisioned in Genesys',
     },
   },
   {
-    rule: 'timeout',
-    when: 'disconnectType timeout or transfer.noanswer (no answer before the timeout)',
-    test: (f) => f.ended && has('timeout', 'transfer.noanswer')(f),
+    rule: 'dtmf-failed',
+    when: 'the customer answered, no agent was connected, and the leg ended (verification not completed in time)',
+    test: (f) => f.ended && f.customerConnected && !f.agentConnected,
+    status: 'expired',
+    reason: {
+      code: ERROR_CODES.NO_ANSWER,
+      message: 'the customer answered but did not verify with the DTMF digit before the timeout',
+    },
+  },
+  {
+    rule: 'busy',
+    when: 'customer leg ended with disconnectType endpoint or peer without answering (busy, hung up)',
+    test: (f) => endedBy('endpoint', 'peer')(f) && !f.customerConnected,
+    status: 'expired',
+    reason: {
+      code: ERROR_CODES.NO_ANSWER,
+      message: 'the line was busy or the call was refused by the customer',
+    },
+  },
+  {
+    rule: 'no-answer',
+    when: 'ended without the customer answering (disconnectType system, timeout or anything else)',
+    test: (f) => f.ended && !f.customerConnected,
     status: 'expired',
     reason: { code: ERROR_CODES.NO_ANSWER, message: 'the customer did not answer before the timeout' },
   },
   {
-    rule: 'ended-unanswered',
-    when: 'ended without the customer connected (peer hung up, disconnected on the platform)',
-    test: (f) => f.ended && !f.customerConnected,
-    status: 'rejected',
-    reason: {
-      code: ERROR_CODES.DISCONNECTED_ON_PLATFORM,
-      message: 'the callback ended on the platform without reaching the customer',
-    },
-  },
-  {
-    rule: 'ended-no-agent',
-    when: 'ended with the customer connected but no agent',
-    test: (f) => f.ended,
-    status: 'expired',
-    reason: {
-      code: ERROR_CODES.NO_ANSWER,
-      message: 'the customer answered but was never connected to an agent',
-    },
-  },
-  {
     rule: 'live',
-    when: 'anything else: scheduled, offered, dialing or connected',
+    when: 'anything else: scheduled, waiting, offered, dialing, answered and verifying',
     test: () => true,
     status: 'pending',
     reason: null,
@@ -133,16 +140,16 @@ function isEnded(p: PlatformParticipant): boolean {
 
 export function conversationFacts(conversation: PlatformConversation): ConversationFacts {
   const ps = conversation.participants;
-  const attributes: Record<string, string> = {};
-  for (const p of ps) Object.assign(attributes, p.attributes);
+  const customers = ps.filter((p) => CUSTOMER_PURPOSES.has(p.purpose ?? ''));
+  const cause =
+    customers.map((p) => p.disconnectType).find((d) => d !== undefined) ??
+    ps.map((p) => p.disconnectType).find((d) => d !== undefined);
   return {
     ended: ps.length > 0 && ps.every(isEnded),
-    customerConnected: ps.some(
-      (p) => CUSTOMER_PURPOSES.has(p.purpose ?? '') && p.connectedTime !== undefined,
-    ),
+    customerConnected: customers.some((p) => p.connectedTime !== undefined),
     agentConnected: ps.some((p) => p.purpose === 'agent' && p.connectedTime !== undefined),
-    disconnectTypes: new Set(ps.flatMap((p) => (p.disconnectType ? [p.disconnectType] : []))),
-    attributes,
+    customerDisconnectType: cause,
+    errorCodes: new Set(ps.flatMap((p) => (p.errorInfo?.code ? [p.errorInfo.code] : []))),
   };
 }
 
