@@ -1,0 +1,264 @@
+/**
+ * The northbound HTTP API (DESIGN.md §1) on Fastify. Routes come from one table (routes.ts) that
+ * also generates /openapi.json; auth, intake limits, body parsing and problem details live here.
+ */
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { LIMITS } from '../domain/limits.js';
+import type { Scope, Violation } from '../domain/types.js';
+import type { ApiKeyRecord, Store } from '../ledger/port.js';
+import { parseJsonBody } from './json-body.js';
+import { verifyApiKey } from './keys.js';
+import { guardStore } from './ledger-guard.js';
+import type { ApiMetrics } from './metrics.js';
+import { createApiMetrics } from './metrics.js';
+import { ApiError, PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
+import { type IntakeLimit, KeyRateLimiter } from './rate-limit.js';
+import { fastifyPath, type RouteSpec } from './route.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated key (routes with a scope only). */
+    apiKey: ApiKeyRecord | null;
+  }
+}
+
+export interface ServerCore {
+  /** The guarded store: every failure becomes 503 LEDGER_UNAVAILABLE. */
+  store: Store;
+  metrics: ApiMetrics;
+}
+
+export interface BuildServerOptions {
+  store: Store;
+  /** Per key, for routes marked rateLimited (POST /api/v2/routing/callbacks). */
+  intake: IntakeLimit;
+  logger: Logger;
+  bodyLimitBytes?: number;
+  metrics?: ApiMetrics;
+  /** Builds the route table once the guarded store and metrics exist. */
+  routes(core: ServerCore): RouteSpec[];
+}
+
+/** Maps zod issues to violations with the domain's stable codes. */
+export function zodViolations(error: z.ZodError, prefix = ''): Violation[] {
+  return error.issues.flatMap((issue): Violation[] => {
+    const path = [prefix, ...issue.path.map(String)].filter((p) => p !== '').join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        code: 'UNKNOWN_FIELD',
+        field: path ? `${path}.${key}` : key,
+        message: `"${key}" is not a parameter this endpoint knows; remove it (check its spelling)`,
+      }));
+    }
+    const code = issue.code === 'invalid_type' ? 'INVALID_TYPE' : 'INVALID_VALUE';
+    return [{ code, field: path, message: `${path || 'value'}: ${issue.message}` }];
+  });
+}
+
+function sendProblem(
+  reply: FastifyReply,
+  status: number,
+  errors: Violation[],
+  detail: string,
+  headers: Record<string, string> = {},
+): FastifyReply {
+  const body = problemOf(status, errors, detail, reply.request.url.split('?')[0]);
+  return reply.code(status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+/** Fastify's own errors (parsing, limits) mapped to problem documents with stable codes. */
+function problemForFastifyError(err: FastifyError, bodyLimitBytes: number): ApiError {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return ApiError.one(
+        413,
+        'BODY_TOO_LARGE',
+        '',
+        `The body is larger than ${bodyLimitBytes} bytes; send one callback per request, without padding.`,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return ApiError.one(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'content-type',
+        'The body must be JSON; send it with Content-Type: application/json.',
+      );
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ApiError.one(400, 'INVALID_JSON', '', 'The body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return ApiError.one(
+        400,
+        'INVALID_CONTENT_LENGTH',
+        'content-length',
+        'Content-Length does not match the body sent.',
+      );
+    default:
+      return ApiError.one(
+        err.statusCode ?? 400,
+        'BAD_REQUEST',
+        '',
+        'The request could not be read; send JSON with Content-Type: application/json.',
+      );
+  }
+}
+
+export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
+  const bodyLimitBytes = opts.bodyLimitBytes ?? LIMITS.maxBodyBytes;
+  const metrics = opts.metrics ?? createApiMetrics();
+  const log = opts.logger;
+  const store = guardStore(opts.store, (err) => log.error({ err }, 'ledger call failed'));
+  const limiter = new KeyRateLimiter(opts.intake);
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: bodyLimitBytes,
+    // Requests are logged once, on response, by the hook below (route template, status, tenant).
+    logController: new LogController({ disableRequestLogging: true }),
+    // Fastify answers 503 to new requests while closing; in-flight ones finish.
+    return503OnClosing: true,
+  });
+  app.decorateRequest('apiKey', null);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let problem: ApiError;
+    if (err instanceof ApiError) problem = err;
+    else if (typeof err.code === 'string' && err.code.startsWith('FST_') && (err.statusCode ?? 500) < 500) {
+      problem = problemForFastifyError(err, bodyLimitBytes);
+    } else {
+      req.log.error({ err, route: req.routeOptions.url }, 'unexpected error');
+      problem = ApiError.one(
+        500,
+        'INTERNAL',
+        '',
+        'callbackd failed to answer; retry the same request (it is safe to repeat).',
+      );
+    }
+    return sendProblem(reply, problem.status, problem.errors, problem.detail, problem.headers);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(
+      reply,
+      404,
+      [
+        {
+          code: 'NOT_FOUND',
+          field: '',
+          message: `No route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API.`,
+        },
+      ],
+      'No such route.',
+    ),
+  );
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: req.method, route }, seconds);
+    req.log.debug(
+      {
+        method: req.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        tenant: req.apiKey?.tenantId,
+      },
+      'request',
+    );
+  });
+
+  async function authenticate(req: FastifyRequest, scope: Scope, rateLimited: boolean): Promise<void> {
+    const header = req.headers.authorization;
+    const challenge = { 'www-authenticate': 'Bearer realm="callbackd"' };
+    if (!header) {
+      throw ApiError.one(
+        401,
+        'UNAUTHORIZED',
+        'authorization',
+        'No API key; send Authorization: Bearer <api key> (make one with `callbackd keys create`).',
+        challenge,
+      );
+    }
+    const match = /^Bearer +(\S+) *$/i.exec(header);
+    const key = match ? await verifyApiKey(store, match[1]!) : undefined;
+    if (!key) {
+      throw ApiError.one(
+        401,
+        'UNAUTHORIZED',
+        'authorization',
+        'The API key is unknown, malformed or revoked; send Authorization: Bearer <a live cbk_… key>.',
+        { 'www-authenticate': 'Bearer realm="callbackd", error="invalid_token"' },
+      );
+    }
+    if (!key.scopes.includes(scope)) {
+      throw ApiError.one(
+        403,
+        'MISSING_SCOPE',
+        'authorization',
+        `This API key lacks the scope ${scope}; use a key that has it (callbackd keys create --scopes ${scope}).`,
+      );
+    }
+    req.apiKey = key;
+    if (rateLimited) {
+      const waitSeconds = limiter.take(key.id);
+      if (waitSeconds > 0) {
+        throw ApiError.one(
+          429,
+          'RATE_LIMITED',
+          '',
+          `This API key exceeded its intake rate; retry after ${waitSeconds} second(s).`,
+          { 'retry-after': String(waitSeconds) },
+        );
+      }
+    }
+  }
+
+  for (const route of opts.routes({ store, metrics })) {
+    const scope = route.scope;
+    app.route({
+      method: route.method,
+      url: fastifyPath(route.path),
+      ...(scope
+        ? { onRequest: async (req: FastifyRequest) => authenticate(req, scope, route.rateLimited === true) }
+        : {}),
+      handler: async (req, reply) => {
+        if (route.query) {
+          const parsed = route.query.safeParse(req.query ?? {});
+          if (!parsed.success) {
+            const errors = zodViolations(parsed.error);
+            throw new ApiError(400, errors);
+          }
+        }
+        if (route.body && req.body === undefined) {
+          throw ApiError.one(
+            400,
+            'INVALID_JSON',
+            '',
+            'The body is missing; send a JSON object with Content-Type: application/json.',
+          );
+        }
+        return route.handler(req, reply);
+      },
+    });
+  }
+  return app;
+}
