@@ -16,7 +16,7 @@ import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
-import type { TrustedNumberLookup } from './trusted-numbers.js';
+import { type TrustedNumberLookup, trustedNumbersFor } from './trusted-numbers.js';
 
 /** History reason code of a reschedule or number change. */
 export const RESCHEDULED = 'RESCHEDULED';
@@ -52,8 +52,7 @@ export async function rescheduleCallback(
     const changesNumber =
       typeof patchBody === 'object' && patchBody !== null && 'callbackNumber' in patchBody;
     if (changesNumber && ctx.trustedNumbers) {
-      const externalId = rec.spec.customerData.externalId;
-      trusted = externalId ? ((await ctx.trustedNumbers.trustedNumbers(tenantId, externalId)) ?? null) : null;
+      trusted = await trustedNumbersFor(ctx.trustedNumbers, tenantId, rec.spec.customerData.externalId);
     }
     const validation = validateReschedule(patchBody, rec.spec, {
       now,

@@ -4,7 +4,9 @@
  * JSON file, or the CRM over HTTP. The API calls `checkTrustedNumber` before accepting.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { parse as parseYaml } from 'yaml';
 import { ERROR_CODES } from '../domain/errors.js';
 import type { Violation } from '../domain/types.js';
 
@@ -41,42 +43,95 @@ export function staticTrustedNumbers(
 }
 
 /**
- * A JSON file, read once at start-up: `{ "<externalId>": ["+1..."] }`, or per tenant
- * `{ "tenants": { "<tenantId>": { "<externalId>": [...] } } }`. Throws at creation when the file is
- * unreadable or malformed, naming the file and the fix.
+ * A file, read once at start-up. JSON or YAML (by extension): a list of records
+ * `[{externalId, numbers: [...]}]` (also under `records:`), a map `{"<externalId>": ["+1..."]}`, or
+ * per tenant `{tenants: {"<tenantId>": {...map...}}}`. CSV: a header row with `externalId` and
+ * `numbers` (several separated by `;` or `|`) or `number` (one per row, rows may repeat the id).
+ * Throws at creation when the file is unreadable or malformed, naming the file and the fix.
  */
 export function fileTrustedNumbers(path: string): TrustedNumberLookup {
-  let parsed: unknown;
+  const shapeError = (detail?: string) =>
+    new Error(
+      `trusted numbers file ${path} ${detail ?? 'has the wrong shape'}: it must map customer externalIds to arrays of E.164 numbers, ` +
+        'e.g. {"CRM-998271": ["+14155552671"]} or [{"externalId": "CRM-998271", "numbers": ["+14155552671"]}] ' +
+        '(CSV: header externalId,numbers)',
+    );
+  let text: string;
   try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new Error(
-      `trusted numbers file ${path} cannot be read as JSON (${(err as Error).message}); ` +
-        'write it as {"<externalId>": ["+14155552671"]}',
+      `trusted numbers file ${path} cannot be read (${(err as Error).message}); check the path`,
     );
   }
-  const shapeError = () =>
-    new Error(
-      `trusted numbers file ${path} must map customer externalIds to arrays of E.164 numbers, ` +
-        'e.g. {"CRM-998271": ["+14155552671"]}, optionally under {"tenants": {"<tenantId>": {...}}}',
-    );
-  const readMap = (value: unknown): Map<string, string[]> => {
-    if (!isPlainObject(value)) throw shapeError();
-    const map = new Map<string, string[]>();
-    for (const [id, nums] of Object.entries(value)) {
-      if (!Array.isArray(nums) || !nums.every((n) => typeof n === 'string')) throw shapeError();
-      map.set(id, nums.map(normaliseE164));
-    }
-    return map;
-  };
+  if (/\.csv$/i.test(path)) return lookupOf(csvRecords(text, shapeError));
+  let parsed: unknown;
+  try {
+    parsed = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw shapeError(`cannot be parsed (${(err as Error).message})`);
+  }
   if (isPlainObject(parsed) && 'tenants' in parsed) {
     const tenants = parsed.tenants;
     if (!isPlainObject(tenants)) throw shapeError();
-    const byTenant = new Map(Object.entries(tenants).map(([t, m]) => [t, readMap(m)]));
+    const byTenant = new Map(Object.entries(tenants).map(([t, m]) => [t, recordsOf(m, shapeError)]));
     return { trustedNumbers: async (tenantId, externalId) => byTenant.get(tenantId)?.get(externalId) };
   }
-  const map = readMap(parsed);
+  return lookupOf(recordsOf(parsed, shapeError));
+}
+
+/** The trusted-number records a config holds (config `customers.records`), for every tenant. */
+export function recordsTrustedNumbers(
+  records: readonly { externalId: string; numbers: readonly string[] }[],
+): TrustedNumberLookup {
+  return lookupOf(recordsOf(records, () => new Error('customer records need externalId and numbers')));
+}
+
+function lookupOf(map: Map<string, string[]>): TrustedNumberLookup {
   return { trustedNumbers: async (_tenantId, externalId) => map.get(externalId) };
+}
+
+/** Accepts a record list, `{records: [...]}`, or an externalId → numbers map. */
+function recordsOf(value: unknown, shapeError: () => Error): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  const add = (id: unknown, nums: unknown) => {
+    if (typeof id !== 'string' || !Array.isArray(nums) || !nums.every((n) => typeof n === 'string')) {
+      throw shapeError();
+    }
+    map.set(id, [...(map.get(id) ?? []), ...nums.map(normaliseE164)]);
+  };
+  const list = isPlainObject(value) && Array.isArray(value.records) ? value.records : value;
+  if (Array.isArray(list)) {
+    for (const r of list) {
+      if (!isPlainObject(r)) throw shapeError();
+      add(r.externalId, r.numbers);
+    }
+    return map;
+  }
+  if (!isPlainObject(list)) throw shapeError();
+  for (const [id, nums] of Object.entries(list)) add(id, nums);
+  return map;
+}
+
+function csvRecords(text: string, shapeError: (detail?: string) => Error): Map<string, string[]> {
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+  } catch (err) {
+    throw shapeError(`cannot be parsed as CSV (${(err as Error).message})`);
+  }
+  const map = new Map<string, string[]>();
+  for (const row of rows) {
+    const id = row.externalId;
+    const nums = row.numbers ?? row.number;
+    if (!id || nums === undefined) throw shapeError('needs the CSV columns externalId and numbers');
+    const list = nums
+      .split(/[;|]/)
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+    map.set(id, [...(map.get(id) ?? []), ...list.map(normaliseE164)]);
+  }
+  return map;
 }
 
 export interface HttpTrustedNumbersOptions {
@@ -97,9 +152,7 @@ export function httpTrustedNumbers(options: HttpTrustedNumbersOptions): TrustedN
   const doFetch = options.fetch ?? fetch;
   return {
     async trustedNumbers(tenantId, externalId) {
-      const url = options.urlTemplate
-        .replaceAll('{externalId}', encodeURIComponent(externalId))
-        .replaceAll('{tenantId}', encodeURIComponent(tenantId));
+      const url = lookupUrl(options.urlTemplate, tenantId, externalId);
       let res: Response;
       try {
         res = await doFetch(url, {
@@ -141,6 +194,63 @@ export function httpTrustedNumbers(options: HttpTrustedNumbersOptions): TrustedN
       return list.map(normaliseE164);
     },
   };
+}
+
+/** `{externalId}`/`{tenantId}` replaced; a URL without `{externalId}` gets `?externalId=…` appended. */
+export function lookupUrl(template: string, tenantId: string, externalId: string): string {
+  if (!template.includes('{externalId}')) {
+    const url = new URL(template.replaceAll('{tenantId}', encodeURIComponent(tenantId)));
+    url.searchParams.set('externalId', externalId);
+    return url.toString();
+  }
+  return template
+    .replaceAll('{externalId}', encodeURIComponent(externalId))
+    .replaceAll('{tenantId}', encodeURIComponent(tenantId));
+}
+
+/** The shape of config `customers` (src/config), restated so the engine does not depend on config. */
+export interface CustomersSource {
+  source: 'builtin' | 'file' | 'http';
+  file?: string | undefined;
+  url?: string | undefined;
+  records?: readonly { externalId: string; numbers: readonly string[] }[];
+  /** For source http. */
+  timeoutMs?: number;
+  headers?: Record<string, string>;
+}
+
+/** The lookup config `customers` describes: builtin records, a file, or the CRM over HTTP. */
+export function trustedNumbersFromConfig(customers: CustomersSource): TrustedNumberLookup {
+  switch (customers.source) {
+    case 'file':
+      if (!customers.file) throw new Error('customers.file is required when customers.source is "file"');
+      return fileTrustedNumbers(customers.file);
+    case 'http':
+      if (!customers.url) throw new Error('customers.url is required when customers.source is "http"');
+      return httpTrustedNumbers({
+        urlTemplate: customers.url,
+        ...(customers.timeoutMs === undefined ? {} : { timeoutMs: customers.timeoutMs }),
+        ...(customers.headers === undefined ? {} : { headers: customers.headers }),
+      });
+    default:
+      return customers.records && customers.records.length > 0
+        ? recordsTrustedNumbers(customers.records)
+        : staticTrustedNumbers();
+  }
+}
+
+/**
+ * What domain validation wants in `ValidationContext.trustedNumbers`: the customer's numbers, or
+ * null when there is no customer record (or no externalId to find one by). Throws
+ * TrustedLookupUnavailableError when the source cannot answer.
+ */
+export async function trustedNumbersFor(
+  lookup: TrustedNumberLookup,
+  tenantId: string,
+  externalId: string | undefined,
+): Promise<readonly string[] | null> {
+  if (!externalId) return null;
+  return (await lookup.trustedNumbers(tenantId, externalId)) ?? null;
 }
 
 /** Tries each source in turn; the first that knows the customer decides. */

@@ -9,8 +9,11 @@ import {
   checkTrustedNumber,
   fileTrustedNumbers,
   httpTrustedNumbers,
+  lookupUrl,
   staticTrustedNumbers,
   TrustedLookupUnavailableError,
+  trustedNumbersFor,
+  trustedNumbersFromConfig,
 } from '../../src/engine/trusted-numbers.js';
 
 describe('trusted number guard', () => {
@@ -47,6 +50,36 @@ describe('trusted number guard', () => {
     const lookup = fileTrustedNumbers(tenants);
     expect(await checkTrustedNumber(lookup, 'a', 'CRM-1', '+12125550100')).toBeNull();
     expect((await checkTrustedNumber(lookup, 'b', 'CRM-1', '+12125550100'))?.code).toBe('CUSTOMER_NOT_FOUND');
+  });
+
+  it('reads record lists from JSON, YAML and CSV files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trusted-'));
+    const json = join(dir, 'records.json');
+    writeFileSync(json, JSON.stringify([{ externalId: 'CRM-1', numbers: ['+12125550100'] }]));
+    const yaml = join(dir, 'records.yaml');
+    writeFileSync(yaml, 'records:\n  - externalId: CRM-1\n    numbers: ["+12125550100"]\n');
+    const csv = join(dir, 'records.csv');
+    writeFileSync(csv, 'externalId,numbers\nCRM-1,+12125550101;+12125550100\nCRM-2,+12125550102\n');
+    for (const file of [json, yaml, csv]) {
+      expect(
+        await checkTrustedNumber(fileTrustedNumbers(file), 't', 'CRM-1', '+12125550100'),
+        file,
+      ).toBeNull();
+    }
+    expect((await checkTrustedNumber(fileTrustedNumbers(csv), 't', 'CRM-2', '+12125550100'))?.code).toBe(
+      'NUMBER_NOT_TRUSTED',
+    );
+  });
+
+  it('builds the lookup config customers describes, builtin records by default', async () => {
+    const builtin = trustedNumbersFromConfig({
+      source: 'builtin',
+      records: [{ externalId: 'CRM-998271', numbers: ['+14155552671'] }],
+    });
+    expect(await trustedNumbersFor(builtin, 'demo', 'CRM-998271')).toEqual(['+14155552671']);
+    expect(await trustedNumbersFor(builtin, 'demo', 'CRM-0')).toBeNull();
+    expect(await trustedNumbersFor(builtin, 'demo', undefined)).toBeNull();
+    expect(() => trustedNumbersFromConfig({ source: 'file' })).toThrow(/customers\.file/);
   });
 
   it('names the file and the expected shape when the file is malformed', () => {
@@ -104,6 +137,15 @@ describe('HTTP CRM lookup', () => {
   it('GETs the templated URL with the configured headers and checks the answer', async () => {
     expect(await checkTrustedNumber(lookup(), 't1', 'CRM-1', '+12125550100')).toBeNull();
     expect(seen).toContain('/t1/customers/CRM-1 Bearer crm-token');
+  });
+
+  it('appends ?externalId= to a URL without an {externalId} placeholder', () => {
+    expect(lookupUrl('http://crm.local/lookup?x=1', 't', 'CRM 1')).toBe(
+      'http://crm.local/lookup?x=1&externalId=CRM+1',
+    );
+    expect(lookupUrl('http://crm.local/{tenantId}/c/{externalId}', 't/1', 'a b')).toBe(
+      'http://crm.local/t%2F1/c/a%20b',
+    );
   });
 
   it('treats 404 as an unknown customer', async () => {
