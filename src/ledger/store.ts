@@ -415,22 +415,27 @@ export class KyselyStore implements Store {
   ): Promise<Job[]> {
     const free = (eb: ExpressionBuilder<LedgerDatabase, 'jobs'>) =>
       eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]);
-    const candidates = this.#dialect.forUpdateSkipLocked(
-      this.#db
-        .selectFrom('jobs')
-        .select('id')
-        .where('kind', '=', kind)
-        .where('run_at', '<=', now)
-        .where(free)
-        .orderBy('run_at')
-        .orderBy('id')
-        .limit(limit),
-    );
-    // The lease is the guarded update itself: `free` is re-checked on the row it changes.
+    // The pick is a materialized CTE: as an `in (subquery)` PostgreSQL may re-run it per row and
+    // overrun the limit. The lease is the guarded update itself: `free` is re-checked per row.
     const rows = await this.#db
+      .with(
+        (cte) => cte('picked').materialized(),
+        (db) =>
+          this.#dialect.forUpdateSkipLocked(
+            db
+              .selectFrom('jobs')
+              .select('id')
+              .where('kind', '=', kind)
+              .where('run_at', '<=', now)
+              .where(free)
+              .orderBy('run_at')
+              .orderBy('id')
+              .limit(limit),
+          ),
+      )
       .updateTable('jobs')
       .set((eb) => ({ locked_by: workerId, locked_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', candidates)
+      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
       .where(free)
       .returningAll()
       .execute();
@@ -499,23 +504,27 @@ export class KyselyStore implements Store {
   ): Promise<OutboxRow[]> {
     const free = (eb: ExpressionBuilder<LedgerDatabase, 'outbox'>) =>
       eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]);
-    const candidates = this.#dialect.forUpdateSkipLocked(
-      this.#db
-        .selectFrom('outbox')
-        .select('id')
-        .where('channel', '=', channel)
-        .where('delivered_at', 'is', null)
-        .where('dead_at', 'is', null)
-        .where('next_attempt_at', '<=', now)
-        .where(free)
-        .orderBy('next_attempt_at')
-        .orderBy('created_at')
-        .limit(limit),
-    );
     const rows = await this.#db
+      .with(
+        (cte) => cte('picked').materialized(),
+        (db) =>
+          this.#dialect.forUpdateSkipLocked(
+            db
+              .selectFrom('outbox')
+              .select('id')
+              .where('channel', '=', channel)
+              .where('delivered_at', 'is', null)
+              .where('dead_at', 'is', null)
+              .where('next_attempt_at', '<=', now)
+              .where(free)
+              .orderBy('next_attempt_at')
+              .orderBy('created_at')
+              .limit(limit),
+          ),
+      )
       .updateTable('outbox')
       .set((eb) => ({ locked_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', candidates)
+      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
       .where('delivered_at', 'is', null)
       .where('dead_at', 'is', null)
       .where(free)
