@@ -168,18 +168,21 @@ export function resolveLocalTime(
     formatInstant(later.epochMilliseconds),
   ];
   const shown = wall.toString({ smallestUnit: 'minute' });
+  // How each candidate reads on the zone's clocks, e.g. "01:30-05:00".
+  const onClock = (z: Temporal.ZonedDateTime) =>
+    `${z.toPlainTime().toString({ smallestUnit: 'minute' })}${z.offset}`;
   // In a gap Temporal's "earlier" reading lands on a different wall-clock time than was asked.
   const isGap = !earlier.toPlainDateTime().equals(wall);
   if (isGap) {
     return fail(
       ERROR_CODES.DST_GAP,
-      `${field} ${shown} does not exist in ${zone}: clocks jump forward over it. It could mean ${candidates[0]} (read with the offset before the change, ${earlier.offset}) or ${candidates[1]} (the offset after, ${later.offset}); send dstPolicy "earlier" or "later", or a scheduledTime with an explicit offset`,
+      `${field} ${shown} does not exist in ${zone}: clocks jump forward over it. It could mean ${candidates[0]} (${onClock(earlier)}, before the jump) or ${candidates[1]} (${onClock(later)}, after it); send dstPolicy "earlier" or "later", or a scheduledTime with an explicit offset`,
       candidates,
     );
   }
   return fail(
     ERROR_CODES.DST_AMBIGUOUS,
-    `${field} ${shown} happens twice in ${zone}: clocks fall back over it. It could mean ${candidates[0]} (offset ${earlier.offset}) or ${candidates[1]} (offset ${later.offset}); send dstPolicy "earlier" or "later", or a scheduledTime with an explicit offset`,
+    `${field} ${shown} happens twice in ${zone}: clocks fall back over it. It could mean ${candidates[0]} (${onClock(earlier)}, the first time) or ${candidates[1]} (${onClock(later)}, the second); send dstPolicy "earlier" or "later", or a scheduledTime with an explicit offset`,
     candidates,
   );
 }
