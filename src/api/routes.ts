@@ -48,6 +48,8 @@ export interface ApiDeps {
   webDir: string;
   /** How long GET /queues/{id} waits for the platform's observation. */
   capacityTimeoutMs?: number;
+  /** Called after a new callback was accepted (wakes the submitter so it need not wait for its poll). */
+  onAccepted?: () => void;
 }
 
 const BASE = '/api/v2/routing/callbacks';
@@ -121,6 +123,7 @@ export function apiRoutes(deps: ApiDeps) {
           metrics.intake.inc({ outcome: answer.outcome });
           if (answer.outcome === 'refused') throw new ApiError(400, answer.violations);
           if (answer.outcome === 'conflict') throw new ApiError(409, answer.violations);
+          if (answer.outcome === 'created') deps.onAccepted?.();
           reply.code(201).header('location', callbackLocation(answer.callback.callbackId));
           if (answer.outcome === 'replayed') reply.header('idempotent-replayed', 'true');
           return toResource(answer.callback);

@@ -1,0 +1,326 @@
+/**
+ * The composition root: builds a running callbackd from a config — ledger, Genesys client (or the
+ * in-process simulator when no credentials are configured), engine workers and the HTTP API — and
+ * takes it down in order on close().
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { createApiKey, hashKey, KEY_PATTERN, randomBase62, verifyApiKey } from './api/keys.js';
+import { createLogger } from './api/logger.js';
+import { createApiMetrics } from './api/metrics.js';
+import { apiRoutes, type QueueInfo } from './api/routes.js';
+import { buildServer } from './api/server.js';
+import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
+import { type Clock, SCOPES, systemClock } from './domain/types.js';
+import { createCancelFollowup } from './engine/cancel.js';
+import { createCapacityGate } from './engine/capacity.js';
+import type { EventChannel } from './engine/events.js';
+import { createAmqpPublisher } from './engine/events-amqp.js';
+import { createWebhookDelivery } from './engine/outbox-webhook.js';
+import { createRescheduleFollowup } from './engine/reschedule.js';
+import { createSubmitter } from './engine/submitter.js';
+import { createTracker } from './engine/tracker.js';
+import { type TrustedNumberLookup, trustedNumbersFromConfig } from './engine/trusted-numbers.js';
+import { WorkerLoop } from './engine/worker-loop.js';
+import { createGenesysClient, type GenesysClient } from './genesys/client.js';
+import { openStore } from './ledger/index.js';
+import type { Store } from './ledger/port.js';
+import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
+
+export const VERSION = '0.1.0';
+export const DEMO_TENANT = 'demo';
+export const DEMO_KEY_FILE = 'demo-api-key';
+
+export interface AppOptions {
+  config: CallbackdConfig;
+  /** Overrides config.server.port (0 = ephemeral). */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** Start the engine workers (default true). */
+  workers?: boolean;
+  /** Simulator mode only: start the simulator with a manual clock at this instant (tests), instead of real time. */
+  simulatorStartTime?: number;
+  /** Where the dashboard's index.html lives (default: the package's web/). */
+  webDir?: string;
+}
+
+export interface App {
+  url: string;
+  mode: 'simulator' | 'platform';
+  /** Simulator mode only: the demo API key (tenant demo, all scopes). */
+  demoKey: string | null;
+  simulator: Simulator | null;
+  store: Store;
+  clock: Clock;
+  genesys: GenesysClient;
+  workers: readonly Worker[];
+  close(): Promise<void>;
+}
+
+/** A running engine worker: its name, and stop() that finishes the item in hand and releases its leases. */
+export interface Worker {
+  name: string;
+  stop(): Promise<void>;
+  /** Cuts an idle sleep short (new work arrived). */
+  wake(): void;
+}
+
+const packageRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Where the ledger's neighbours (the demo key file) live: the SQLite file's folder, else ./data. */
+export function dataDir(ledgerUrl: string): string {
+  if (/^postgres(ql)?:\/\//i.test(ledgerUrl) || ledgerUrl === ':memory:') return resolve('data');
+  return dirname(resolve(ledgerUrl.replace(/^sqlite:/, '')));
+}
+
+export function trustedLookupFrom(config: CallbackdConfig): TrustedNumberLookup {
+  return trustedNumbersFromConfig(config.customers);
+}
+
+export function queuesFrom(config: CallbackdConfig): Map<string, QueueInfo> {
+  return new Map(Object.entries(config.queues).map(([id, q]) => [id, { name: q.name, policy: q }]));
+}
+
+/**
+ * The demo key survives restarts on the same data dir: it is kept in <dataDir>/demo-api-key
+ * (mode 0600) and re-created when missing or no longer valid in the ledger.
+ */
+export async function ensureDemoKey(store: Store, clock: Clock, dir: string | null): Promise<string> {
+  const file = dir ? join(dir, DEMO_KEY_FILE) : null;
+  if (file && existsSync(file)) {
+    const key = readFileSync(file, 'utf8').trim();
+    const live = KEY_PATTERN.test(key) ? await verifyApiKey(store, key) : undefined;
+    if (live && live.tenantId === DEMO_TENANT) return key;
+  }
+  const { key } = await createApiKey(store, {
+    tenantId: DEMO_TENANT,
+    scopes: [...SCOPES],
+    name: 'demo (simulator mode)',
+    clock,
+  });
+  if (file) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  }
+  return key;
+}
+
+/** Against the real platform the demo key must not work: revoke it and forget it. */
+async function retireDemoKey(store: Store, clock: Clock, dir: string, log: Logger): Promise<void> {
+  const file = join(dir, DEMO_KEY_FILE);
+  if (!existsSync(file)) return;
+  const key = readFileSync(file, 'utf8').trim();
+  const record = await store.findApiKeyByHash(hashKey(key));
+  if (record && record.revokedAt === null) await store.revokeApiKey(record.id, clock.now());
+  rmSync(file, { force: true });
+  log.warn({ keyId: record?.id }, 'revoked the simulator-mode demo API key: the real platform is configured');
+}
+
+export function eventChannels(config: CallbackdConfig): EventChannel[] {
+  const channels: EventChannel[] = [];
+  if (config.crm.webhookUrl) channels.push('webhook');
+  if (config.amqp.url) channels.push('amqp');
+  return channels;
+}
+
+function startWorkers(
+  config: CallbackdConfig,
+  deps: { store: Store; genesys: GenesysClient; clock: Clock; log: Logger; channels: EventChannel[] },
+): Worker[] {
+  const { store, genesys, clock, log, channels } = deps;
+  const workerId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
+  const policies = (queueId: string) => config.queues[queueId];
+  const onError = (err: unknown) => log.error({ err }, 'worker item failed');
+  const loops: { name: string; loop: WorkerLoop }[] = [];
+  const loop = (
+    name: string,
+    idleDelayMs: number,
+    iterate: () => Promise<unknown>,
+    onStop?: () => Promise<void>,
+  ) => {
+    loops.push({
+      name,
+      loop: new WorkerLoop({
+        name,
+        idleDelayMs,
+        iterate,
+        logger: log,
+        onStop: async () => {
+          await onStop?.();
+          await store.releaseLeases(workerId);
+        },
+      }),
+    });
+  };
+
+  const submitter = createSubmitter({
+    store,
+    genesys,
+    clock,
+    workerId,
+    capacity: createCapacityGate({ genesys, clock, policies }),
+    policies,
+    channels,
+    logger: log,
+  });
+
+  const tracker = createTracker({
+    store,
+    genesys,
+    clock,
+    policies,
+    channels,
+    pollIntervalMs: config.tracking.pollIntervalMs,
+    sweepIntervalMs: config.tracking.sweepIntervalMs,
+    recentChangeWindowMs: config.tracking.recentWindowMs,
+    onError,
+  });
+  loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
+
+  const cancels = createCancelFollowup({ store, genesys, clock, workerId, onError });
+  loop('cancel-followup', 5_000, async () => (await cancels.runOnce()).jobs > 0);
+  const reschedules = createRescheduleFollowup({ store, genesys, clock, workerId, policies, onError });
+  loop('reschedule-followup', 5_000, async () => (await reschedules.runOnce()).jobs > 0);
+
+  if (config.crm.webhookUrl && config.crm.secret) {
+    const delivery = createWebhookDelivery(store, clock, {
+      url: config.crm.webhookUrl,
+      secret: config.crm.secret,
+      crmStatusMap: config.crm.statusMap,
+    });
+    loop('webhook-delivery', 1_000, async () => {
+      const r = await delivery.runOnce();
+      return r.delivered + r.failed + r.dead > 0;
+    });
+  }
+  if (config.amqp.url) {
+    const publisher = createAmqpPublisher(store, clock, {
+      url: config.amqp.url,
+      exchange: config.amqp.exchange,
+    });
+    loop(
+      'amqp-publisher',
+      1_000,
+      async () => {
+        const r = await publisher.runOnce();
+        return r.published + r.failed + r.dead > 0;
+      },
+      () => publisher.close(),
+    );
+  }
+  submitter.start();
+  for (const l of loops) l.loop.start();
+  return [
+    { name: 'submitter', stop: () => submitter.stop(), wake: () => submitter.wake() },
+    ...loops.map(({ name, loop: l }) => ({ name, stop: () => l.stop(), wake: () => l.wake() })),
+  ];
+}
+
+export async function startApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const log = opts.logger ?? createLogger();
+  const endpoints = genesysEndpoints(config.genesys);
+  const store = openStore(config.ledger.url);
+  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse())
+      await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
+  };
+  try {
+    await store.migrate();
+
+    let simulator: Simulator | null = null;
+    let clock: Clock = systemClock;
+    let genesys: GenesysClient;
+    if (endpoints.mode === 'simulator') {
+      simulator = await startSimulator({
+        realTime: opts.simulatorStartTime === undefined,
+        ...(opts.simulatorStartTime === undefined ? {} : { startTime: opts.simulatorStartTime }),
+        log: (line) => log.info({ component: 'simulator' }, line),
+      });
+      cleanups.push(() => simulator!.close());
+      clock = simulator.clock;
+      genesys = createGenesysClient({
+        baseUrl: simulator.url,
+        clientId: DEMO_CLIENT_ID,
+        clientSecret: DEMO_CLIENT_SECRET,
+        requestsPerMinute: config.genesys.requestsPerMinute,
+        requestTimeoutMs: config.genesys.requestTimeoutMs,
+        logger: log,
+        clock,
+      });
+    } else {
+      genesys = createGenesysClient({
+        baseUrl: endpoints.apiUrl,
+        loginUrl: endpoints.loginUrl,
+        clientId: endpoints.clientId,
+        clientSecret: endpoints.clientSecret,
+        requestsPerMinute: config.genesys.requestsPerMinute,
+        requestTimeoutMs: config.genesys.requestTimeoutMs,
+        logger: log,
+        clock,
+      });
+    }
+    cleanups.push(() => genesys.close());
+
+    const dir = config.ledger.url === ':memory:' ? null : dataDir(config.ledger.url);
+    let demoKey: string | null = null;
+    if (simulator) demoKey = await ensureDemoKey(store, clock, dir);
+    else if (dir) await retireDemoKey(store, clock, dir, log);
+
+    const channels = eventChannels(config);
+    let workers: Worker[] = [];
+    const perMinute = config.intake.requestsPerMinutePerKey;
+    const server = await buildServer({
+      store,
+      logger: log,
+      metrics: createApiMetrics({ defaultMetrics: true }),
+      // A tenth of a minute's allowance may arrive at once; the rest at the sustained rate.
+      intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
+      routes: apiRoutes({
+        clock,
+        queues: queuesFrom(config),
+        trusted: trustedLookupFrom(config),
+        genesys,
+        channels,
+        version: VERSION,
+        webDir: opts.webDir ?? join(packageRoot, 'web'),
+        onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
+      }),
+    });
+    workers = opts.workers === false ? [] : startWorkers(config, { store, genesys, clock, log, channels });
+    // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the
+    // workers (each releases its leases), then the platform client, the simulator, the ledger.
+    cleanups.push(async () => {
+      await Promise.all(workers.map((w) => w.stop()));
+    });
+    cleanups.push(() => server.close());
+    const url = await server.listen({
+      host: opts.host ?? config.server.host,
+      port: opts.port ?? config.server.port,
+    });
+
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      mode: endpoints.mode,
+      demoKey,
+      simulator,
+      store,
+      clock,
+      genesys,
+      workers,
+      close: () => {
+        closed ??= cleanup();
+        return closed;
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
