@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { BILLING_QUEUE_ID, SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
+import { fetchToken, type Harness, type Json, startHarness, waitFor } from './helpers.js';
+
+let h: Harness;
+const sockets: WebSocket[] = [];
+beforeEach(async () => {
+  h = await startHarness();
+});
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await h.sim.close();
+});
+
+const CH = '/api/v2/notifications/channels';
+const topic = (queueId: string) => `v2.routing.queues.${queueId}.conversations.callbacks`;
+
+async function channel(): Promise<{ id: string; connectUri: string; expires: string }> {
+  const r = await h.api('POST', CH);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+async function connect(uri: string): Promise<{ ws: WebSocket; messages: Json[] }> {
+  const ws = new WebSocket(uri);
+  sockets.push(ws);
+  const messages: Json[] = [];
+  ws.on('message', (d) => messages.push(JSON.parse(String(d))));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  return { ws, messages };
+}
+
+describe('notification channels', () => {
+  it("pushes every state change of a subscribed queue's callbacks, and nothing of other queues", async () => {
+    const ch = await channel();
+    const sub = await h.api('POST', `${CH}/${ch.id}/subscriptions`, [{ id: topic(SUPPORT_QUEUE_ID) }]);
+    expect(sub.body.entities).toEqual([{ id: topic(SUPPORT_QUEUE_ID), state: 'Permitted' }]);
+    const { messages } = await connect(ch.connectUri);
+    const id = await h.create();
+    await h.create({ routingData: { queueId: BILLING_QUEUE_ID } });
+    h.sim.clock.advanceMs(3600_000 + 200_000);
+    const states = await waitFor(() => {
+      const s = messages
+        .filter((m) => m.topicName === topic(SUPPORT_QUEUE_ID) && m.eventBody.id === id)
+        .map((m) => m.eventBody.participants.find((p: Json) => p.purpose === 'customer').state);
+      return s.at(-1) === 'disconnected' ? s : undefined;
+    });
+    // created, offered to an agent, dialing, customer answered, bridged to the agent, ended
+    expect(states).toEqual(['none', 'none', 'dialing', 'connected', 'connected', 'disconnected']);
+    expect(messages.every((m) => m.topicName !== topic(BILLING_QUEUE_ID))).toBe(true);
+  });
+
+  it('sends a channel.metadata heartbeat every 30 s of simulator time and answers ping with pong', async () => {
+    const ch = await channel();
+    const { ws, messages } = await connect(ch.connectUri);
+    h.sim.clock.advanceMs(29_000);
+    h.sim.clock.advanceMs(31_000);
+    await waitFor(() => messages.length >= 2);
+    expect(messages.slice(0, 2)).toEqual([
+      { topicName: 'channel.metadata', eventBody: { message: 'WebSocket Heartbeat' } },
+      { topicName: 'channel.metadata', eventBody: { message: 'WebSocket Heartbeat' } },
+    ]);
+    ws.send(JSON.stringify({ message: 'ping' }));
+    await waitFor(() => messages.find((m) => m.eventBody.message === 'pong'));
+  });
+
+  it('replaces, lists and removes subscriptions; refuses topics it does not offer', async () => {
+    const ch = await channel();
+    await h.api('POST', `${CH}/${ch.id}/subscriptions`, [{ id: topic(SUPPORT_QUEUE_ID) }]);
+    await h.api('PUT', `${CH}/${ch.id}/subscriptions`, [{ id: topic(BILLING_QUEUE_ID) }]);
+    const list = await h.api('GET', `${CH}/${ch.id}/subscriptions`);
+    expect(list.body.entities.map((e: Json) => e.id)).toEqual([topic(BILLING_QUEUE_ID)]);
+    const unknownQueue = await h.api('POST', `${CH}/${ch.id}/subscriptions`, [
+      { id: topic('00000000-0000-0000-0000-000000000000') },
+    ]);
+    expect(unknownQueue.body.entities.find((e: Json) => e.state === 'Rejected')).toBeTruthy();
+    const bad = await h.api('POST', `${CH}/${ch.id}/subscriptions`, [{ id: 'v2.users.x.presence' }]);
+    expect(bad.status).toBe(400);
+    expect((await h.api('POST', `${CH}/${ch.id}/subscriptions`, { id: 'x' })).status).toBe(400);
+    expect((await h.api('DELETE', `${CH}/${ch.id}/subscriptions`)).status).toBe(200);
+    expect((await h.api('GET', `${CH}/${ch.id}/subscriptions`)).body.entities).toEqual([]);
+    expect((await h.api('GET', `${CH}/nope/subscriptions`)).status).toBe(404);
+    expect((await h.api('HEAD', `${CH}/${ch.id}`)).status).toBe(200);
+  });
+
+  it('refuses a websocket to an unknown channel and keeps one connection per channel', async () => {
+    const ch = await channel();
+    await expect(connect(ch.connectUri.replace(/channels\/.*/, 'channels/unknown'))).rejects.toBeTruthy();
+    const first = await connect(ch.connectUri);
+    const closed = new Promise<number>((resolve) => first.ws.once('close', (code) => resolve(code)));
+    await connect(ch.connectUri);
+    expect(await closed).toBe(4000);
+  });
+
+  it('expires channels after 24 hours of simulator time', async () => {
+    const ch = await channel();
+    expect(Date.parse(ch.expires) - h.sim.clock.now()).toBe(24 * 3600_000);
+    const { ws } = await connect(ch.connectUri);
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    h.sim.clock.advanceMs(24 * 3600_000 + 30_000);
+    await closed;
+    // The 24 h token has expired as well: log in again to ask.
+    const token = await fetchToken(h.sim.url);
+    expect(
+      (await h.api('HEAD', `${CH}/${ch.id}`, undefined, { authorization: `Bearer ${token}` })).status,
+    ).toBe(404);
+  });
+
+  it('keeps at most 20 channels per client, dropping the oldest unconnected one', async () => {
+    const first = await channel();
+    for (let i = 0; i < 20; i++) await channel();
+    expect((await h.api('GET', CH)).body.entities).toHaveLength(20);
+    expect((await h.api('HEAD', `${CH}/${first.id}`)).status).toBe(404);
+  });
+});
