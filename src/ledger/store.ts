@@ -272,12 +272,21 @@ export class KyselyStore implements Store {
   }
 
   async listTrackable(dueBefore: EpochMs, changedSince: EpochMs, limit: number): Promise<CallbackRecord[]> {
+    // Two range searches, one per partial index, joined with UNION ALL (duplicates are harmless
+    // under IN). Both an OR and a plain UNION make SQLite walk every open callback instead.
+    const tracked = this.#db
+      .selectFrom('callbacks')
+      .select('pk')
+      .where(isOpen)
+      .where('conversation_id', 'is not', null);
     const rows = await this.#db
       .selectFrom('callbacks')
       .selectAll()
-      .where(isOpen)
-      .where('conversation_id', 'is not', null)
-      .where((eb) => eb.or([eb('scheduled_at', '<', dueBefore), eb('last_changed_at', '>', changedSince)]))
+      .where('pk', 'in', () =>
+        tracked
+          .where('scheduled_at', '<', dueBefore)
+          .unionAll(tracked.where('last_changed_at', '>', changedSince)),
+      )
       .orderBy('last_checked_at', (ob) => ob.asc().nullsFirst())
       .orderBy('pk')
       .limit(limit)

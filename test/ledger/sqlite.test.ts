@@ -125,3 +125,51 @@ describe('SQLite connection settings', () => {
     expect(await pragma('busy_timeout')).toBe(5000);
   });
 });
+
+describe('SQLite query plans (they keep list and tracking fast on a million rows)', () => {
+  it('list, tracking and leasing queries search an index, with no full scan and no sort of all matches', async () => {
+    const file = join(dir, `ledger-${++n}.db`);
+    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const store = openSqliteStore(file, {
+      log: (e) => {
+        if (e.level === 'query') captured.push({ sql: e.query.sql, parameters: e.query.parameters });
+      },
+    });
+    opened.push(store);
+    await store.migrate();
+    const raw = new Database(file, { readonly: true });
+    const plan = async (run: () => Promise<unknown>) => {
+      captured.length = 0;
+      await run();
+      return captured
+        .map((q) =>
+          (raw.prepare(`explain query plan ${q.sql}`).all(...q.parameters) as { detail: string }[])
+            .map((r) => r.detail)
+            .join(' | '),
+        )
+        .join(' || ');
+    };
+    const T = Date.parse('2030-01-01T00:00:00Z');
+    const paged = [
+      () => store.list('t', {}, null, 50),
+      () => store.list('t', {}, 1000, 50),
+      () => store.list('t', { status: 'pending' }, 1000, 50),
+      () => store.list('t', { queueId: 'q' }, 1000, 50),
+      () => store.listNonTerminal(1000, 50),
+    ];
+    for (const run of paged) {
+      const p = await plan(run);
+      expect(p).toMatch(/USING (INDEX|INTEGER PRIMARY KEY)/);
+      expect(p).not.toMatch(/SCAN callbacks($| )(?!USING)/);
+      expect(p).not.toContain('TEMP B-TREE');
+    }
+    const tracking = await plan(() => store.listTrackable(T, T - 60_000, 100));
+    expect(tracking).toContain('SEARCH callbacks USING INDEX callbacks_tracked_due');
+    expect(tracking).toContain('SEARCH callbacks USING INDEX callbacks_tracked_changed');
+    expect(tracking).not.toMatch(/SCAN callbacks/);
+    expect(await plan(() => store.get('t', 'cb'))).toContain('USING INDEX sqlite_autoindex_callbacks_1');
+    expect(await plan(() => store.leaseJobs('submit', 'w', 10, 1000, T))).toContain('USING INDEX jobs_due');
+    expect(await plan(() => store.leaseOutbox('webhook', 10, 1000, T))).toContain('USING INDEX outbox_due');
+    raw.close();
+  });
+});

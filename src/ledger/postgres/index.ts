@@ -3,7 +3,7 @@
  * parsed to JS numbers for this pool only; `schema` puts every table in one schema through the
  * connection's search_path (tests use a fresh schema per file).
  */
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { LedgerError } from '../errors.js';
 import { KyselyStore, type LedgerDialect } from '../store.js';
@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** Called with errors of idle pooled connections (the pool replaces them). */
   onPoolError?: (err: Error) => void;
+  /** Sees every query with its duration (metrics, tests of query plans). */
+  log?: (event: LogEvent) => void;
 }
 
 /** Arbitrary, fixed: every callbackd migrator takes the same advisory lock. */
@@ -65,6 +67,9 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions = {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', (err) => options.onPoolError?.(err));
-  const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<LedgerDatabase>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.log ? { log: options.log } : {}),
+  });
   return new KyselyStore(db, postgresDialect(schema));
 }

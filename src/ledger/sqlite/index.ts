@@ -11,6 +11,7 @@ import {
   type DatabaseConnection,
   type Driver,
   Kysely,
+  type LogEvent,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
@@ -26,6 +27,8 @@ export interface SqliteStoreOptions {
   groupCommit?: boolean;
   /** Prepared statements kept for reuse (default 256). */
   statementCacheSize?: number;
+  /** Sees every query with its duration (metrics, tests of query plans). */
+  log?: (event: LogEvent) => void;
 }
 
 const sqliteDialect: LedgerDialect = {
@@ -94,6 +97,7 @@ export function openSqliteStore(filename: string, options: SqliteStoreOptions = 
     dialect: new ImmediateSqliteDialect({
       database: withStatementCache(raw, options.statementCacheSize ?? 256),
     }),
+    ...(options.log ? { log: options.log } : {}),
   });
   return new KyselyStore(db, sqliteDialect, { groupCommitAccepts: options.groupCommit ?? true });
 }
