@@ -57,15 +57,15 @@ function stringMap(v: unknown, field: string): Record<string, string> {
   if (typeof v !== 'object' || Array.isArray(v)) {
     throw invalidValue(field, `${field} must be an object of string values.`);
   }
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v as Json)) {
+  const entries = Object.entries(v as Json);
+  for (const [k, val] of entries) {
     if (typeof val !== 'string') throw invalidValue(`${field}.${k}`, `${field}.${k} must be a string.`);
     if (k.length > 255 || val.length > 4096) {
       throw invalidValue(`${field}.${k}`, `${field}.${k} is too long (keys 255, values 4096 characters).`);
     }
-    out[k] = val;
   }
-  return out;
+  // fromEntries defines own properties, so a key such as "__proto__" stays an ordinary attribute.
+  return Object.fromEntries(entries) as Record<string, string>;
 }
 
 /** CreateCallbackCommand → the model's input. */
