@@ -471,7 +471,7 @@ export function storeContract(target: LedgerTarget): void {
     it('two workers leasing at once never get the same job, and together get them all', async () => {
       const store = await target.fresh();
       const other = await target.sibling(store);
-      for (let i = 0; i < 30; i++) await acceptOne(store, `cb-job-${i}`);
+      await Promise.all(Array.from({ length: 30 }, (_, i) => acceptOne(store, `cb-job-${i}`)));
       const leases = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
           (i % 2 ? other : store).leaseJobs('submit', `w${i}`, 7, 60_000, T0),

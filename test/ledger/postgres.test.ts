@@ -32,7 +32,7 @@ if (!url) {
   });
 
   const open = () => {
-    const store = openPostgresStore(pgUrl, { schema, poolMax: 25 });
+    const store = openPostgresStore(pgUrl, { schema, poolMax: 10 });
     opened.push(store);
     return store;
   };
@@ -45,7 +45,8 @@ if (!url) {
           await store.migrate();
           migrated = true;
         } else {
-          await sql`truncate callbacks, callback_history, jobs, outbox, api_keys, tenants restart identity cascade`.execute(
+          // DELETE, not TRUNCATE: on these tiny tables it is ~100x faster.
+          await sql`delete from outbox; delete from jobs; delete from callback_history; delete from callbacks; delete from api_keys; delete from tenants`.execute(
             store.kysely,
           );
         }
