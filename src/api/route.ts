@@ -63,7 +63,8 @@ export function allStatuses(route: RouteSpec): number[] {
     statuses.add(413);
     statuses.add(415);
   }
-  if (route.usesLedger) statuses.add(503);
+  // Authentication reads the ledger too.
+  if (route.usesLedger || route.scope) statuses.add(503);
   return [...statuses].sort((a, b) => a - b);
 }
 

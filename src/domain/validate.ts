@@ -322,6 +322,8 @@ interface DomainOptions {
   checkLeadTime: boolean;
   /** PATCH keeps the stored id. */
   fixedCallbackId?: string;
+  /** The shape pass already refused the body: a field it refused may be missing here without a domain violation. */
+  shapeInvalid?: boolean;
 }
 
 function validateDomain(body: Raw, ctx: ValidationContext, opts: DomainOptions): ValidationResult {
@@ -503,7 +505,7 @@ function validateDomain(body: Raw, ctx: ValidationContext, opts: DomainOptions):
     }
   }
 
-  if (violations.length > 0) return { ok: false, violations };
+  if (violations.length > 0 || opts.shapeInvalid) return { ok: false, violations };
 
   // Every field below was checked above; an undefined here would be a bug in this function.
   if (
@@ -568,7 +570,7 @@ export function validateCallbackRequest(body: unknown, ctx: ValidationContext): 
         : [{ code: ERROR_CODES.INVALID_TYPE, field: 'body', message: 'the body must be a JSON object' }],
     };
   }
-  const domain = validateDomain(body, ctx, { checkLeadTime: true });
+  const domain = validateDomain(body, ctx, { checkLeadTime: true, shapeInvalid: violations.length > 0 });
   return mergeResults(violations, domain);
 }
 
@@ -617,6 +619,7 @@ export function validateReschedule(
   const domain = validateDomain(merged, ctx, {
     checkLeadTime: changesTime,
     fixedCallbackId: existing.callbackId,
+    shapeInvalid: violations.length > 0,
   });
   return mergeResults(violations, domain);
 }
