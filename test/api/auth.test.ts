@@ -29,12 +29,13 @@ describe('API keys', () => {
 
 describe('authentication and scopes', () => {
   it('answers 401 with WWW-Authenticate without a key, with a malformed key and with an unknown key', async () => {
-    for (const headers of [
+    const variants: Record<string, string>[] = [
       {},
       { authorization: 'Basic abc' },
       { authorization: 'Bearer not-a-key' },
       { authorization: `Bearer cbk_${'A'.repeat(40)}` },
-    ]) {
+    ];
+    for (const headers of variants) {
       const res = await api.call('GET', `${BASE}/acme-1`, { key: null, headers });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
