@@ -14,6 +14,7 @@ import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
+import { ROUTED_TO_OVERFLOW } from './capacity.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
 import { type TrustedNumberLookup, trustedNumbersFor } from './trusted-numbers.js';
@@ -81,7 +82,7 @@ export async function rescheduleCallback(
     }
 
     try {
-      await genesys.rescheduleCallback(rec.conversationId!, spec);
+      await genesys.rescheduleCallback(rec.conversationId!, onPlatformQueue(rec, spec, ctx.policies));
     } catch (err) {
       if (!(err instanceof PlatformError)) throw err;
       if (err.kind === 'rejected') {
@@ -101,6 +102,25 @@ export async function rescheduleCallback(
   }
   const last = await store.get(tenantId, callbackId);
   return last ? notModifiable(last, 'rescheduled') : notFound(callbackId);
+}
+
+/**
+ * The spec to patch with: the platform PATCH names a queue, so a callback the submitter routed to
+ * its overflow queue (history reason ROUTED_TO_OVERFLOW since it went pending) must keep that queue.
+ */
+export function onPlatformQueue(
+  rec: CallbackWithHistory,
+  spec: CallbackSpec,
+  policies: (queueId: string) => QueuePolicy | undefined,
+): CallbackSpec {
+  const overflowId = policies(spec.routingData.queueId)?.overflowQueueId;
+  if (!overflowId) return spec;
+  // The trailing run of `pending` history rows is the current platform callback's life.
+  let routed = false;
+  for (let i = rec.history.length - 1; i >= 0 && rec.history[i]!.status === 'pending'; i--) {
+    if (rec.history[i]!.reason?.code === ROUTED_TO_OVERFLOW) routed = true;
+  }
+  return routed ? { ...spec, routingData: { ...spec.routingData, queueId: overflowId } } : spec;
 }
 
 function sameSchedule(a: CallbackSpec, b: CallbackSpec): boolean {
@@ -134,6 +154,7 @@ export interface RescheduleFollowupOptions {
   genesys: Pick<GenesysPort, 'rescheduleCallback' | 'getCallbackConversation'>;
   clock: Clock;
   workerId: string;
+  policies: (queueId: string) => QueuePolicy | undefined;
   batchSize?: number;
   leaseMs?: number;
   /** Runs before giving up on a callback whose submit never records (it was cancelled or ended). */
@@ -177,7 +198,8 @@ export function createRescheduleFollowup(options: RescheduleFollowupOptions): {
     const differs =
       platformTime !== Date.parse(rec.spec.scheduledTime) ||
       (platformNumber !== undefined && platformNumber !== rec.spec.callbackNumber);
-    if (differs) await genesys.rescheduleCallback(rec.conversationId, rec.spec);
+    if (differs)
+      await genesys.rescheduleCallback(rec.conversationId, onPlatformQueue(rec, rec.spec, options.policies));
     await store.completeJob(job.id, workerId);
     return differs;
   }

@@ -3,14 +3,16 @@
  * platform calls:
  *
  * - The poll (every pollIntervalMs) reads only callbacks that can have changed: due or past due,
- *   or changed recently (Store.listTrackable). Around the due time and for the callback's
- *   answer-and-verify timeout after it, each is read once per poll; a callback still waiting
- *   long after that (a queue backlog) is read less and less often, at most sweepIntervalMs apart.
- *   A callback whose time is far ahead is never polled.
+ *   or changed recently (Store.listTrackable). A callback that just went pending is read at
+ *   +5 s, +15 s, +45 s (a platform may drop it right after accepting it) and then left alone
+ *   until it is due. A due callback is read as it falls due; while it is active (an agent
+ *   alerted, the customer dialled or talking) it is read every poll; while it waits in the queue
+ *   for a free agent it is read less and less often, at most sweepIntervalMs apart.
  * - The reconciliation sweep (every sweepIntervalMs) walks every non-terminal callback a page at a
- *   time, resuming where the previous sweep stopped, and reads at most sweepMaxChecks of them per
- *   run — so it repairs changes the poll could not see (a callback disconnected on the platform
- *   days before its time) without a burst of calls and without holding all callbacks in memory.
+ *   time, resuming where the previous sweep stopped, and reads at most sweepMaxChecks per run,
+ *   each only if it has not been read lately (see sweepSpacingMs): it repairs what the poll cannot
+ *   see (a callback disconnected on the platform days before its time) without bursts of calls
+ *   and without holding all callbacks in memory.
  *
  * The platform has no batch read of live callback conversations (the analytics query that could
  * batch lags by seconds to minutes), so each read is one GET, run with bounded concurrency.
@@ -45,6 +47,9 @@ export interface TrackerOptions {
   sweepPageSize?: number;
   /** Platform reads per sweep at most. */
   sweepMaxChecks?: number;
+  /** Bounds of how often the sweep re-reads a callback that is not yet due (see sweepSpacingMs). */
+  sweepMinFutureSpacingMs?: number;
+  sweepMaxSpacingMs?: number;
   /** Platform reads in flight at once. */
   concurrency?: number;
   random?: () => number;
@@ -59,6 +64,8 @@ export const TRACKER_DEFAULTS = {
   pollBatchSize: 200,
   sweepPageSize: 200,
   sweepMaxChecks: 200,
+  sweepMinFutureSpacingMs: 10 * 60_000,
+  sweepMaxSpacingMs: 6 * 3_600_000,
   concurrency: 4,
 } as const;
 
@@ -93,7 +100,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   // Conversation "shape" last seen per callback and when it last differed: a platform-side change
   // (the customer being dialled) keeps a callback on the fast poll although the ledger is unchanged.
   // Entries go when the callback ends; the cap bounds memory if rows vanish some other way.
-  const lastSeen = new Map<number, { shape: string; changedAt: EpochMs }>();
+  const lastSeen = new Map<number, { shape: string; changedAt: EpochMs; active: boolean }>();
   const LAST_SEEN_CAP = 100_000;
   let sweepCursor: number | null = null;
   let lastSweepAt: EpochMs | null = null;
@@ -102,14 +109,41 @@ export function createTracker(options: TrackerOptions): Tracker {
     return Date.parse(rec.spec.scheduledTime);
   }
 
-  /** How long to leave a trackable callback before reading it again. */
-  function pollSpacingMs(rec: CallbackRecord, now: EpochMs): number {
-    const activeSince = Math.max(scheduledMs(rec), rec.updatedAt, lastSeen.get(rec.pk)?.changedAt ?? 0);
-    // The end normally comes within the answer-and-verify timeout after the callback goes active.
-    const fastWindowMs = rec.spec.timeout * 1000 + 60_000;
-    const quietMs = now - activeSince;
-    if (quietMs <= fastWindowMs) return o.pollIntervalMs;
-    return Math.min(o.sweepIntervalMs, Math.max(o.pollIntervalMs, (quietMs - fastWindowMs) / 4));
+  /** When the poll should next read a trackable callback. */
+  function nextPollAt(rec: CallbackRecord): EpochMs {
+    const due = scheduledMs(rec);
+    const seen = lastSeen.get(rec.pk);
+    const lastMoveAt = Math.max(rec.updatedAt, seen?.changedAt ?? 0);
+    const last = rec.lastCheckedAt;
+    if (last === null || last < due) {
+      // Not read since it fell due (or not due yet): it is here because it changed recently
+      // (a platform may drop a callback right after accepting it). Read 5 s after the change,
+      // then +15 s, +45 s, ...; and in any case as soon as it falls due.
+      const afterMove =
+        last === null || last < lastMoveAt
+          ? lastMoveAt + o.pollIntervalMs
+          : last + Math.max(o.pollIntervalMs, 2 * (last - lastMoveAt));
+      return Math.min(afterMove, Math.max(due, last ?? 0));
+    }
+    // Dialling, ringing an agent, talking: the end can come any second.
+    if (seen?.active) return last + o.pollIntervalMs;
+    // Waiting in the queue for a free agent: back off (a backlog can last hours), never beyond
+    // sweepIntervalMs; the first read that sees it active puts it back on the fast poll.
+    const waitedMs = last - Math.max(due, lastMoveAt);
+    return last + Math.min(o.sweepIntervalMs, Math.max(o.pollIntervalMs, waitedMs));
+  }
+
+  /**
+   * How long the sweep leaves a callback between reads. The poll reads every callback once it is
+   * due, so for a future one the sweep only brings news of a rare platform-side change forward:
+   * it re-reads it after the time left until it is due, between sweepMinFutureSpacingMs and
+   * sweepMaxSpacingMs. A due one is the poll's; the sweep reads it only if the poll has not for
+   * sweepIntervalMs (a poll batch that could not keep up).
+   */
+  function sweepSpacingMs(rec: CallbackRecord, now: EpochMs): number {
+    const untilDueMs = scheduledMs(rec) - now;
+    if (untilDueMs <= 0) return o.sweepIntervalMs;
+    return Math.min(o.sweepMaxSpacingMs, Math.max(o.sweepMinFutureSpacingMs, untilDueMs));
   }
 
   async function readAndApply(rec: CallbackRecord, result: TrackPassResult): Promise<void> {
@@ -131,7 +165,9 @@ export function createTracker(options: TrackerOptions): Tracker {
     const seen = lastSeen.get(rec.pk);
     if (!seen || seen.shape !== shape) {
       if (lastSeen.size >= LAST_SEEN_CAP) lastSeen.clear();
-      lastSeen.set(rec.pk, { shape, changedAt: now });
+      // First sighting: when it last moved is unknown; the ledger's last change stands in for it.
+      const changedAt = seen ? now : rec.updatedAt;
+      lastSeen.set(rec.pk, { shape, changedAt, active: isActive(conversation) });
     }
     const mapped = mapConversation(conversation);
     if (mapped.status === 'pending' || rec.status !== 'pending') return false;
@@ -226,7 +262,7 @@ export function createTracker(options: TrackerOptions): Tracker {
           rec.status === 'pending' &&
           rec.conversationId !== null &&
           // A small allowance so a read that landed just after the previous poll still counts.
-          (rec.lastCheckedAt === null || now - rec.lastCheckedAt >= pollSpacingMs(rec, now) - 250),
+          now >= nextPollAt(rec) - 250,
       );
       return runChecks(due);
     },
@@ -238,12 +274,13 @@ export function createTracker(options: TrackerOptions): Tracker {
       let budget = o.sweepMaxChecks;
       while (budget > 0) {
         const page = await store.listNonTerminal(sweepCursor, o.sweepPageSize);
-        // Only callbacks the platform holds, and not those a poll read within this sweep period.
+        // Only callbacks the platform holds, and only those not read lately (see sweepSpacingMs).
         const stale = page.items.filter(
           (rec) =>
             rec.status === 'pending' &&
             rec.conversationId !== null &&
-            (rec.lastCheckedAt === null || now - rec.lastCheckedAt >= o.sweepIntervalMs / 2),
+            // Never read: a new callback is the poll's first; the sweep counts from its last change.
+            now - (rec.lastCheckedAt ?? rec.updatedAt) >= sweepSpacingMs(rec, now),
         );
         const take = stale.slice(0, budget);
         const r = await runChecks(take);
@@ -289,6 +326,18 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
   };
   return tracker;
+}
+
+const ACTIVE_CUSTOMER_STATES = new Set(['alerting', 'dialing', 'contacting', 'offering', 'connected']);
+const ENDED_STATES = new Set(['disconnected', 'terminated']);
+
+/** An agent is on it or the customer is being dialled or talked to: the end can come any second. */
+function isActive(conversation: PlatformConversation): boolean {
+  return conversation.participants.some(
+    (p) =>
+      (p.purpose === 'agent' && !ENDED_STATES.has(p.state ?? '')) ||
+      ((p.purpose === 'customer' || p.purpose === 'external') && ACTIVE_CUSTOMER_STATES.has(p.state ?? '')),
+  );
 }
 
 /** What of a conversation can change while it is live: each participant's purpose and state. */
