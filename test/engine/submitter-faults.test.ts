@@ -38,7 +38,7 @@ async function acceptMany(harness: Harness, prefix: string, n: number): Promise<
 }
 
 describe('submitter under platform faults (simulator + SQLite)', () => {
-  it('a 429 storm: every callback is created exactly once, honouring Retry-After', async () => {
+  it('a 429 storm (two workers bouncing off the platform limit): every callback is created exactly once', async () => {
     // 20 requests per simulated minute for 25 callbacks, two workers: most first tries bounce.
     h = await startHarness({ requestsPerMinute: 20 });
     const ids = await acceptMany(h, 'cb-429', 25);

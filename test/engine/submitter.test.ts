@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../src/domain/errors.js';
+import { createGenesysClient } from '../../src/genesys/client.js';
 import { ATTR } from '../../src/genesys/mapping.js';
-import type { GenesysPort } from '../../src/genesys/port.js';
-import { BILLING_QUEUE_ID } from '../../src/simulator/index.js';
+import { type GenesysPort, PlatformError } from '../../src/genesys/port.js';
+import { BILLING_QUEUE_ID, DEMO_CLIENT_ID } from '../../src/simulator/index.js';
 import {
   driveUntil,
   type Harness,
@@ -214,6 +215,55 @@ describe('submitter against the simulator and a SQLite ledger', () => {
     expect(await noneAccepted(h)).toBe(true);
     const ids = Array.from({ length: 6 }, (_, i) => `cb-stop-${i}`);
     expect(Object.values(platformCounts(h.sim, ids))).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+
+  it('a 429 the client did not wait out reschedules the job no earlier than Retry-After, clearing the mark', async () => {
+    h = await startHarness();
+    const harness = h;
+    const accepted = await h.accept(simSpec(h.sim, 'cb-retry-after'));
+    let refusals = 0;
+    const limited: GenesysPort = {
+      ...harness.client,
+      async createCallback(spec, opts) {
+        if (refusals++ === 0) {
+          throw new PlatformError(
+            'retryable',
+            { code: 'PLATFORM_RATE_LIMITED', message: 'slow down' },
+            429,
+            30_000,
+          );
+        }
+        return harness.client.createCallback(spec, opts);
+      },
+    };
+    const submitter = h.submitter({ genesys: limited, retryBaseDelayMs: 1, retryMaxDelayMs: 1 });
+    expect((await submitter.runOnce()).outcomes).toEqual({ retry: 1 });
+    const row = (await h.store.getByPk(accepted.pk))!;
+    expect(row.status).toBe('accepted');
+    expect(row.submitInFlightAt).toBeNull();
+    h.sim.clock.advanceMs(29_999);
+    expect((await submitter.runOnce()).jobs).toBe(0);
+    h.sim.clock.advanceMs(1);
+    expect((await submitter.runOnce()).outcomes).toEqual({ created: 1 });
+    expect(platformCounts(h.sim, ['cb-retry-after'])).toEqual({ 'cb-retry-after': 1 });
+  });
+
+  it('refused credentials: nothing is sent, the mark is cleared, the job waits and the reason is logged', async () => {
+    h = await startHarness();
+    const accepted = await h.accept(simSpec(h.sim, 'cb-bad-secret'));
+    const bad = createGenesysClient({ baseUrl: h.sim.url, clientId: DEMO_CLIENT_ID, clientSecret: 'wrong' });
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_o: object, msg: string) => void errors.push(msg) };
+    try {
+      expect((await h.submitter({ genesys: bad, logger }).runOnce()).outcomes).toEqual({ retry: 1 });
+    } finally {
+      await bad.close();
+    }
+    expect(h.sim.control.requestCount('createCallback')).toBe(0);
+    const row = (await h.store.getByPk(accepted.pk))!;
+    expect(row).toMatchObject({ status: 'accepted', submitInFlightAt: null });
+    expect(errors.join('\n')).toMatch(/GENESYS_AUTH_FAILED.*GENESYS_CLIENT_SECRET/);
+    expect(errors.join('\n')).not.toContain('wrong');
   });
 
   it('refuses a send window that does not end before the lease', async () => {

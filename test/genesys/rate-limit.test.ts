@@ -1,0 +1,103 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createGenesysClient, type GenesysClient } from '../../src/genesys/client.js';
+import { TokenBucket } from '../../src/genesys/rate-limit.js';
+import { type FakePlatform, ManualClock, startFakePlatform, tokenReply } from './fake-platform.js';
+
+/** Largest number of events inside any window [t, t + windowMs). */
+function maxInWindow(times: readonly number[], windowMs: number): number {
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < times.length; hi++) {
+    while (times[hi]! - times[lo]! >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+describe('token bucket', () => {
+  it.each([300, 60, 7])(
+    'keeps every sliding minute at or under %i requests (injected clock)',
+    async (perMinute) => {
+      const clock = new ManualClock();
+      const bucket = new TokenBucket({
+        requestsPerMinute: perMinute,
+        clock,
+        sleep: async (ms) => clock.advance(ms),
+      });
+      const times: number[] = [];
+      for (let i = 0; i < perMinute * 4; i++) {
+        await bucket.acquire();
+        times.push(clock.now());
+        // Irregular gaps between callers, as in real traffic.
+        if (i % 17 === 0) clock.advance(1_500);
+      }
+      expect(maxInWindow(times, 60_000)).toBeLessThanOrEqual(perMinute);
+      // And it does not throttle far below the limit: 4 minutes' worth in a little over 4 minutes.
+      expect(times[times.length - 1]! - times[0]!).toBeLessThan(5 * 60_000);
+    },
+  );
+
+  it('lets a burst through at once after an idle spell, then spaces requests out', () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ requestsPerMinute: 300, clock });
+    expect(bucket.burst).toBe(30);
+    const waits = Array.from({ length: 32 }, () => bucket.reserve());
+    expect(waits.slice(0, 30).every((w) => w === 0)).toBe(true);
+    // (300 - 30) per minute = one every 222 ms once the burst is spent.
+    expect(waits[30]).toBe(223);
+    expect(waits[31]).toBe(445);
+  });
+
+  it('an aborted wait gives its slot back', async () => {
+    const clock = new ManualClock();
+    const bucket = new TokenBucket({ requestsPerMinute: 60, burst: 1, clock, sleep: async () => {} });
+    await bucket.acquire();
+    const ac = new AbortController();
+    ac.abort();
+    expect(await bucket.acquire(ac.signal)).toBe(false);
+    // The returned slot means the next caller waits one interval, not two.
+    expect(bucket.reserve()).toBe(Math.ceil(60_000 / 59));
+  });
+
+  it('refuses a limit it cannot keep', () => {
+    expect(() => new TokenBucket({ requestsPerMinute: 0, clock: new ManualClock() })).toThrow(
+      /requestsPerMinute/,
+    );
+  });
+});
+
+describe('client rate limiting', () => {
+  let platform: FakePlatform | undefined;
+  let client: GenesysClient | undefined;
+  afterEach(async () => {
+    await client?.close();
+    await platform?.close();
+  });
+
+  it('one bucket is shared by every call of a client, concurrent callers included (real time)', async () => {
+    const sent: number[] = [];
+    platform = await startFakePlatform((req) => {
+      if (req.path === '/oauth/token') return tokenReply('t');
+      sent.push(performance.now());
+      return { status: 200, body: { id: 'q', name: 'Q' } };
+    });
+    // 1200/min with a burst of 2: after two at once, one every 50 ms (1198 per minute).
+    client = createGenesysClient({
+      baseUrl: platform.url,
+      clientId: 'id',
+      clientSecret: 'secret',
+      requestsPerMinute: 1_200,
+      burst: 2,
+    });
+    const c = client;
+    await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? c.getQueue('q') : c.listDids())));
+    expect(sent).toHaveLength(12);
+    sent.sort((a, b) => a - b);
+    const intervalMs = 60_000 / 1_198;
+    // The n-th request cannot arrive before its slot (slack for connection setup and timers);
+    // without the shared bucket all twelve would arrive within a few milliseconds.
+    for (let n = 2; n < sent.length; n++) {
+      expect(sent[n]! - sent[0]!).toBeGreaterThanOrEqual((n - 1) * intervalMs - 20);
+    }
+  });
+});
