@@ -11,6 +11,7 @@
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import type { Clock, Reason } from '../domain/types.js';
+import { GenesysAuthError } from '../genesys/auth.js';
 import { ATTR } from '../genesys/mapping.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
@@ -88,6 +89,7 @@ export async function cancelCallback(
     try {
       await genesys.disconnectCallback(conversationId);
     } catch (err) {
+      if (err instanceof GenesysAuthError) return platformUnavailable('disconnect', err.code);
       if (!(err instanceof PlatformError)) throw err;
       if (err.kind !== 'rejected') return platformUnavailable('disconnect', err.reason.code);
       // Refused: most often because the conversation already ended. See how it ended.
@@ -95,7 +97,9 @@ export async function cancelCallback(
       try {
         mapped = mapConversation(await genesys.getCallbackConversation(conversationId));
       } catch (readErr) {
-        if (readErr instanceof PlatformError) return platformUnavailable('disconnect', err.reason.code);
+        if (readErr instanceof PlatformError || readErr instanceof GenesysAuthError) {
+          return platformUnavailable('disconnect', err.reason.code);
+        }
         throw readErr;
       }
       if (mapped.status === 'pending') {

@@ -12,12 +12,17 @@
 import type { QueuePolicy } from '../domain/policy.js';
 import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
+import { GenesysAuthError } from '../genesys/auth.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
 import { ROUTED_TO_OVERFLOW } from './capacity.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
-import { type TrustedNumberLookup, trustedNumbersFor } from './trusted-numbers.js';
+import {
+  TrustedLookupUnavailableError,
+  type TrustedNumberLookup,
+  trustedNumbersFor,
+} from './trusted-numbers.js';
 
 /** History reason code of a reschedule or number change. */
 export const RESCHEDULED = 'RESCHEDULED';
@@ -53,7 +58,22 @@ export async function rescheduleCallback(
     const changesNumber =
       typeof patchBody === 'object' && patchBody !== null && 'callbackNumber' in patchBody;
     if (changesNumber && ctx.trustedNumbers) {
-      trusted = await trustedNumbersFor(ctx.trustedNumbers, tenantId, rec.spec.customerData.externalId);
+      try {
+        trusted = await trustedNumbersFor(ctx.trustedNumbers, tenantId, rec.spec.customerData.externalId);
+      } catch (err) {
+        if (!(err instanceof TrustedLookupUnavailableError)) throw err;
+        return {
+          ok: false,
+          httpStatus: 503,
+          errors: [
+            {
+              code: err.code,
+              field: 'callbackNumber',
+              message: `the customer's trusted record could not be checked (${err.message}); nothing was changed, repeat the request later`,
+            },
+          ],
+        };
+      }
     }
     const validation = validateReschedule(patchBody, rec.spec, {
       now,
@@ -84,6 +104,7 @@ export async function rescheduleCallback(
     try {
       await genesys.rescheduleCallback(rec.conversationId!, onPlatformQueue(rec, spec, ctx.policies));
     } catch (err) {
+      if (err instanceof GenesysAuthError) return platformUnavailable('reschedule', err.code);
       if (!(err instanceof PlatformError)) throw err;
       if (err.kind === 'rejected') {
         return notModifiable(rec, 'rescheduled', `the platform refused the change: ${err.reason.message}`);
