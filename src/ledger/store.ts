@@ -95,8 +95,18 @@ export class KyselyStore implements Store {
     return this.#db;
   }
 
-  get dialectName(): 'sqlite' | 'postgres' {
-    return this.#dialect.name;
+  get dialect(): LedgerDialect {
+    return this.#dialect;
+  }
+
+  /** The migrations recorded in this ledger, in the order they were applied. */
+  async appliedMigrations(): Promise<{ id: string; appliedAt: EpochMs }[]> {
+    const rows = await this.#db
+      .selectFrom('schema_migrations')
+      .select(['id', 'applied_at'])
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ id: r.id, appliedAt: Number(r.applied_at) }));
   }
 
   async migrate(): Promise<void> {

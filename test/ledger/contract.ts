@@ -1,10 +1,13 @@
 /**
  * The store contract: every ledger adapter runs these same tests (sqlite.test.ts, postgres.test.ts).
  */
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import type { CallbackSpec, CallbackStatus } from '../../src/domain/types.js';
 import { isLedgerError } from '../../src/ledger/errors.js';
+import { runMigrations } from '../../src/ledger/migrator.js';
 import type { AcceptInput, OutboxDraft, Store } from '../../src/ledger/port.js';
+import { KyselyStore } from '../../src/ledger/store.js';
 import { makeSpec } from './fixtures/spec.js';
 
 export { makeSpec };
@@ -67,6 +70,50 @@ export function storeContract(target: LedgerTarget): void {
       await Promise.all([store.migrate(), other.migrate(), store.migrate()]);
       expect((await store.get('tenant-a', 'cb-keep'))?.status).toBe('accepted');
       await store.ping();
+    });
+
+    const kyselyStore = async () => {
+      const store = await target.fresh();
+      if (!(store instanceof KyselyStore)) throw new Error('these tests need a Kysely adapter');
+      return store;
+    };
+
+    it('records every shipped migration, in order', async () => {
+      const store = await kyselyStore();
+      const applied = await store.appliedMigrations();
+      expect(applied.map((m) => m.id)).toEqual(store.dialect.migrations.map((m) => m.id));
+      expect(applied.map((m) => m.id)).toEqual([...applied.map((m) => m.id)].sort());
+    });
+
+    it('a migration that fails part-way leaves no trace (each runs in one transaction)', async () => {
+      const store = await kyselyStore();
+      const broken = { id: '9000_broken', up: ['create table half_done (a integer)', 'this is not sql'] };
+      const dialect = { ...store.dialect, migrations: [...store.dialect.migrations, broken] };
+      await expect(runMigrations(store.kysely, dialect)).rejects.toThrow();
+      expect((await store.appliedMigrations()).map((m) => m.id)).not.toContain('9000_broken');
+      const fixed = { id: '9000_broken', up: ['create table half_done (a integer)'] };
+      // Had the first statement survived, creating the table again would fail here.
+      expect(
+        await runMigrations(store.kysely, { ...dialect, migrations: [...store.dialect.migrations, fixed] }),
+      ).toEqual(['9000_broken']);
+      // Leave the ledger as shipped: later tests on a shared ledger migrate it again.
+      await store.kysely.deleteFrom('schema_migrations').where('id', '=', '9000_broken').execute();
+      await sql`drop table half_done`.execute(store.kysely);
+    });
+
+    it('refuses a ledger whose applied migration was edited, or that a newer build migrated', async () => {
+      const store = await kyselyStore();
+      const [first, ...rest] = store.dialect.migrations;
+      if (!first) throw new Error('no migrations');
+      const edited = { ...first, up: [...first.up, 'select 1'] };
+      const err = await runMigrations(store.kysely, {
+        ...store.dialect,
+        migrations: [edited, ...rest],
+      }).catch((e: unknown) => e);
+      expect(isLedgerError(err) && err.code).toBe('LEDGER_MIGRATION_CHANGED');
+      const older = { ...store.dialect, migrations: [first] };
+      const newer = await runMigrations(store.kysely, older).catch((e: unknown) => e);
+      expect(isLedgerError(newer) && newer.code).toBe(rest.length > 0 ? 'LEDGER_SCHEMA_NEWER' : false);
     });
   });
 
@@ -159,6 +206,31 @@ export function storeContract(target: LedgerTarget): void {
         .catch((e: unknown) => e);
       expect(isLedgerError(err) && err.code).toBe('LEDGER_INVALID_SPEC');
       expect(await store.get('tenant-a', 'cb-bad')).toBeUndefined();
+    });
+
+    it('accepts arriving together are answered one by one: a bad one fails alone, the others commit', async () => {
+      const store = await target.fresh();
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) =>
+          store.accept(
+            acceptInput(
+              `cb-batch-${i}`,
+              i === 3 ? { spec: makeSpec(`cb-batch-${i}`, { scheduledTime: 'soon' }) } : {},
+            ),
+          ),
+        ),
+      );
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value.outcome : 'failed'))).toEqual([
+        'created',
+        'created',
+        'created',
+        'failed',
+        'created',
+        'created',
+      ]);
+      const stored = (await store.list('tenant-a', {}, null, 10)).items.map((c) => c.callbackId);
+      expect(stored.sort()).toEqual([0, 1, 2, 4, 5].map((i) => `cb-batch-${i}`));
+      expect(await takeJobs(store)).toHaveLength(5);
     });
 
     it('50 identical accepts at once (over two connections) make one row and one job; 49 are replays', async () => {

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, afterEach, describe, it } from 'vitest';
-import { openPostgresStore } from '../../src/ledger/index.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { openPostgresStore, openStore } from '../../src/ledger/index.js';
 import type { KyselyStore } from '../../src/ledger/store.js';
-import { storeContract } from './contract.js';
+import { makeSpec, storeContract } from './contract.js';
 
 const url = process.env.CALLBACKD_TEST_PG_URL;
 
@@ -55,6 +55,55 @@ if (!url) {
       async sibling() {
         return open();
       },
+    });
+  });
+
+  describe('PostgreSQL connection settings', () => {
+    it('openStore takes the schema from ?schema= in the URL and keeps every table in it', async () => {
+      const urlSchema = `${schema}_url`;
+      const withParam = new URL(pgUrl);
+      withParam.searchParams.set('schema', urlSchema);
+      const store = openStore(withParam.toString());
+      opened.push(store);
+      try {
+        await store.migrate();
+        const tables = await sql<{ table_name: string }>`
+          select table_name from information_schema.tables where table_schema = ${urlSchema} order by table_name`.execute(
+          store.kysely,
+        );
+        expect(tables.rows.map((r) => r.table_name)).toEqual([
+          'api_keys',
+          'callback_history',
+          'callbacks',
+          'jobs',
+          'outbox',
+          'schema_migrations',
+          'tenants',
+        ]);
+      } finally {
+        await sql`drop schema if exists ${sql.id(urlSchema)} cascade`.execute(store.kysely);
+      }
+    });
+
+    it('refuses a schema name that is not a plain identifier', () => {
+      expect(() => openPostgresStore(pgUrl, { schema: 'x; drop table y' })).toThrow(
+        /plain lower-case identifier/,
+      );
+    });
+
+    it('returns times and pks as JS numbers', async () => {
+      const store = open();
+      await store.migrate();
+      const res = await store.accept({
+        tenantId: 't',
+        spec: makeSpec('cb-num'),
+        fingerprint: 'f',
+        at: 1_893_456_000_123,
+        outbox: [],
+      });
+      const stored = await store.getByPk(res.callback.pk);
+      expect(typeof stored?.pk).toBe('number');
+      expect(stored?.createdAt).toBe(1_893_456_000_123);
     });
   });
 }

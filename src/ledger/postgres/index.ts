@@ -11,7 +11,7 @@ import type { LedgerDatabase } from '../tables.js';
 import { postgresMigrations } from './migrations/index.js';
 
 export interface PostgresStoreOptions {
-  /** Schema holding the ledger (created by migrate); default: the server's search_path. */
+  /** Schema holding the ledger (created by migrate); default: `?schema=` in the URL, else the server's search_path. */
   schema?: string;
   /** Most connections the pool opens (default 10). */
   poolMax?: number;
@@ -50,8 +50,14 @@ function postgresDialect(schema: string | undefined): LedgerDialect {
   };
 }
 
+/**
+ * `url` may carry `?schema=name` (e.g. in CALLBACKD_DB); an explicit `options.schema` wins.
+ */
 export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): KyselyStore {
-  const { schema } = options;
+  const parsed = new URL(url);
+  const schemaParam = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  const schema = options.schema ?? schemaParam ?? undefined;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new LedgerError(
       'LEDGER_INVALID_SCHEMA',
@@ -59,7 +65,7 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions = {
     );
   }
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: parsed.toString(),
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
     application_name: 'callbackd',
