@@ -199,8 +199,9 @@ describe('CRM webhook delivery', () => {
     expect(outcomes.map((o) => `${o.failed}/${o.dead}`)).toEqual(['1/0', '1/0', '0/1', '0/0', '0/0']);
     const dead = await store.listDead(10);
     expect(dead).toHaveLength(1);
-    expect(dead[0]?.lastError).toMatch(/HTTP 503 \(after 3 attempts\)/);
-    expect((dead[0]?.payload as { callbackId: string }).callbackId).toBe('cb-dead');
+    const [row] = dead;
+    expect(row?.lastError).toMatch(/HTTP 503 \(after 3 attempts\)/);
+    expect(row?.payload).toMatchObject({ callbackId: 'cb-dead' });
   });
 
   it('treats a receiver that does not answer within timeoutMs as a failed attempt', async () => {
