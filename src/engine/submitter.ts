@@ -141,9 +141,16 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
     const mine: PlatformConversation[] = [];
     for (const conv of found) {
       // Analytics answers usually carry no attributes; the conversation itself does.
-      const full = conv.participants.some((p) => p.attributes?.[ATTR.callbackId] !== undefined)
-        ? conv
-        : await genesys.getCallbackConversation(conv.id);
+      let full = conv;
+      if (!conv.participants.some((p) => p.attributes?.[ATTR.callbackId] !== undefined)) {
+        try {
+          full = await genesys.getCallbackConversation(conv.id);
+        } catch (err) {
+          // Listed by analytics but gone from the platform: nothing there to adopt.
+          if (err instanceof PlatformError && err.httpStatus === 404) continue;
+          throw err;
+        }
+      }
       const attrs = full.participants.map((p) => p.attributes ?? {});
       const ids = attrs.map((a) => a[ATTR.callbackId]).filter((v) => v !== undefined);
       const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
