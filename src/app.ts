@@ -166,6 +166,7 @@ function startWorkers(
     policies,
     channels,
     logger: log,
+    ...config.submitter,
   });
 
   const tracker = createTracker({

@@ -215,6 +215,21 @@ export const TrackingSchema = z.strictObject({
   recentWindowMs: positiveInt.default(300_000),
 });
 
+/**
+ * The submitter's timings (engine/submitter.ts SUBMITTER_DEFAULTS when unset). Keep
+ * genesys.requestTimeoutMs < sendWindowMs < leaseMs, and analyticsLagMs at least the platform's
+ * real analytics lag: an unclear create is sent again only after sendWindowMs + analyticsLagMs.
+ */
+export const SubmitterSchema = z.strictObject({
+  leaseMs: positiveInt.optional(),
+  sendWindowMs: positiveInt.optional(),
+  analyticsLagMs: positiveInt.optional(),
+  lookupIntervalMs: positiveInt.optional(),
+  pollIntervalMs: positiveInt.optional(),
+  retryBaseDelayMs: positiveInt.optional(),
+  retryMaxDelayMs: positiveInt.optional(),
+});
+
 export const IntakeSchema = z.strictObject({
   requestsPerMinutePerKey: positiveInt.default(LIMITS.defaultRequestsPerMinutePerKey),
 });
@@ -239,6 +254,7 @@ export const CallbackdConfigSchema = z
     customers: CustomersSchema.prefault({}),
     crm: CrmSchema.prefault({}),
     tracking: TrackingSchema.prefault({}),
+    submitter: SubmitterSchema.prefault({}),
     intake: IntakeSchema.prefault({}),
     amqp: AmqpSchema.prefault({}),
   })
