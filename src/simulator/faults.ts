@@ -1,7 +1,8 @@
 /**
  * Fault injection by endpoint and rate, drawn from the seeded PRNG so a run is reproducible.
  * - latency: the answer is delayed by latencyMs (wall time: it is latency on the wire);
- * - error: answers `status` (500, 502, 503 or 504) without touching any state;
+ * - error: answers `status` (a 5xx, default 503; or 429 with Retry-After: retryAfterSeconds, a
+ *   rate-limit storm that needs no real traffic) without touching any state;
  * - reset: the connection is destroyed before the request takes effect;
  * - commitNoAnswer: the request takes effect (a create creates), then the connection is destroyed
  *   so the client never hears the answer.
@@ -18,13 +19,18 @@ export interface FaultRule {
   rate?: number;
   latencyMs?: number;
   status?: number;
+  /** Retry-After of an injected 429 (default 1). */
+  retryAfterSeconds?: number;
   /** Stop after this many injections (default: unlimited). */
   times?: number;
 }
 
 export interface FaultDecision {
   latencyMs: number;
-  terminal?: { kind: 'error'; status: number } | { kind: 'reset' } | { kind: 'commitNoAnswer' };
+  terminal?:
+    | { kind: 'error'; status: number; retryAfterSeconds?: number }
+    | { kind: 'reset' }
+    | { kind: 'commitNoAnswer' };
 }
 
 const KINDS: FaultKind[] = ['latency', 'error', 'reset', 'commitNoAnswer'];
@@ -54,10 +60,21 @@ export function checkFaultRule(rule: unknown): FaultRule {
   }
   if (r['kind'] === 'error') {
     const status = r['status'] ?? 503;
-    if (typeof status !== 'number' || !Number.isInteger(status) || status < 500 || status > 599) {
-      throw new Error('An error fault status must be an integer 5xx code (default 503).');
+    if (
+      typeof status !== 'number' ||
+      !Number.isInteger(status) ||
+      ((status < 500 || status > 599) && status !== 429)
+    ) {
+      throw new Error('An error fault status must be an integer 5xx code (default 503) or 429.');
     }
     out.status = status;
+    if (status === 429) {
+      const after = r['retryAfterSeconds'] ?? 1;
+      if (typeof after !== 'number' || !Number.isInteger(after) || after < 0 || after > 3600) {
+        throw new Error('A 429 fault retryAfterSeconds must be an integer from 0 to 3600 (default 1).');
+      }
+      out.retryAfterSeconds = after;
+    }
   }
   if (r['times'] !== undefined) {
     if (typeof r['times'] !== 'number' || !Number.isInteger(r['times']) || r['times'] < 1) {
@@ -99,7 +116,12 @@ export class Faults {
       if (this.random.next() >= (rule.rate ?? 1)) continue;
       entry.used++;
       if (rule.kind === 'latency') decision.latencyMs += rule.latencyMs ?? 0;
-      else if (rule.kind === 'error') decision.terminal = { kind: 'error', status: rule.status ?? 503 };
+      else if (rule.kind === 'error')
+        decision.terminal = {
+          kind: 'error',
+          status: rule.status ?? 503,
+          ...(rule.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: rule.retryAfterSeconds }),
+        };
       else decision.terminal = { kind: rule.kind };
     }
     return decision;

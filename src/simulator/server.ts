@@ -359,16 +359,21 @@ export class SimServer {
       const status = fault.terminal.status;
       this.count(endpoint, String(status));
       const code =
-        status === 503
-          ? 'service.unavailable'
-          : status === 502
-            ? 'bad.gateway'
-            : status === 504
-              ? 'gateway.timeout'
-              : 'internal.server.error';
+        status === 429
+          ? 'too.many.requests'
+          : status === 503
+            ? 'service.unavailable'
+            : status === 502
+              ? 'bad.gateway'
+              : status === 504
+                ? 'gateway.timeout'
+                : 'internal.server.error';
       this.send(res, {
         status,
         body: new ApiError(status, code, `Injected ${status} (simulator fault).`).body(),
+        ...(status === 429
+          ? { headers: { 'retry-after': String(fault.terminal.retryAfterSeconds ?? 1) } }
+          : {}),
       });
       return;
     }
