@@ -30,6 +30,7 @@ import { openStore } from './ledger/index.js';
 import type { Store } from './ledger/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
 
+/** Keep equal to package.json's version (the CLI states it too). */
 export const VERSION = '0.1.0';
 export const DEMO_TENANT = 'demo';
 export const DEMO_KEY_FILE = 'demo-api-key';

@@ -6,22 +6,18 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { createApiKey, parseScopes } from '../api/keys.js';
-import { createLogger } from '../api/logger.js';
-import { startApp, VERSION } from '../app.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { type CallbackdConfig, genesysEndpoints } from '../config/schema.js';
-import { systemClock } from '../domain/types.js';
-import { openStore } from '../ledger/index.js';
+import type { CallbackdConfig } from '../config/schema.js';
 import type { Store } from '../ledger/port.js';
-import { runSimulatorCli } from '../simulator/main.js';
 import { resolveTarget } from './api-client.js';
 import { registerClientCommands, stdio } from './commands/client.js';
-import { runDoctor } from './commands/doctor.js';
-import { runImport } from './commands/import.js';
 import { CliError, EXIT, type ExitCode, usageError } from './exit.js';
 
-function readConfig(file: string | undefined): CallbackdConfig {
+// The heavy modules (ledger drivers, Fastify, the simulator) load only in the commands that need
+// them, so the API clients start fast.
+const VERSION = '0.1.0';
+
+async function readConfig(file: string | undefined): Promise<CallbackdConfig> {
+  const { ConfigError, loadConfig } = await import('../config/load.js');
   try {
     return loadConfig(file === undefined ? {} : { file });
   } catch (err) {
@@ -36,6 +32,7 @@ function showLedger(url: string): string {
 }
 
 async function withStore<T>(config: CallbackdConfig, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../ledger/index.js');
   let store: Store;
   try {
     store = openStore(config.ledger.url);
@@ -64,10 +61,13 @@ const SIMULATOR_BANNER =
   '*** SIMULATOR MODE: no Genesys credentials are configured, so callbacks go to the built-in Genesys Cloud simulator — nobody is really called. Set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION to use a real org. ***';
 
 async function serve(opts: { config?: string; port?: number; host?: string }): Promise<ExitCode> {
-  const config = readConfig(opts.config);
+  const config = await readConfig(opts.config);
+  const { genesysEndpoints } = await import('../config/schema.js');
   const simulatorMode = genesysEndpoints(config.genesys).mode === 'simulator';
   // The very first line says whether real customers can be called.
   if (simulatorMode) process.stdout.write(`${SIMULATOR_BANNER}\n`);
+  const { startApp } = await import('../app.js');
+  const { createLogger } = await import('../api/logger.js');
   const log = createLogger();
   const app = await startApp({
     config,
@@ -140,6 +140,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .option('--port <port>', 'port (default 0: any free port)', portOption)
     .option('--host <host>', 'interface (default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }) => {
+      const { runSimulatorCli } = await import('../simulator/main.js');
       await runSimulatorCli({
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(opts.host ? { host: opts.host } : {}),
@@ -164,13 +165,15 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .addOption(configOption())
     .action(
       async (opts: { tenant: string; scopes: string; name?: string; json?: boolean; config?: string }) => {
+        const { createApiKey, parseScopes } = await import('../api/keys.js');
+        const { systemClock } = await import('../domain/types.js');
         let scopes: ReturnType<typeof parseScopes>;
         try {
           scopes = parseScopes(opts.scopes);
         } catch (err) {
           throw usageError((err as Error).message);
         }
-        const config = readConfig(opts.config);
+        const config = await readConfig(opts.config);
         const created = await withStore(config, async (store) => {
           try {
             return await createApiKey(store, {
@@ -211,7 +214,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .option('--json', 'print JSON')
     .addOption(configOption())
     .action(async (opts: { tenant?: string; json?: boolean; config?: string }) => {
-      const config = readConfig(opts.config);
+      const config = await readConfig(opts.config);
       const list = await withStore(config, (store) => store.listApiKeys(opts.tenant));
       if (opts.json) {
         stdio.out(
@@ -239,8 +242,8 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .argument('<id>')
     .addOption(configOption())
     .action(async (id: string, opts: { config?: string }) => {
-      const config = readConfig(opts.config);
-      const revoked = await withStore(config, (store) => store.revokeApiKey(id, systemClock.now()));
+      const config = await readConfig(opts.config);
+      const revoked = await withStore(config, (store) => store.revokeApiKey(id, Date.now()));
       if (revoked) {
         stdio.out(`revoked ${id}`);
         setExit(EXIT.ok);
@@ -255,7 +258,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .description('create or upgrade the ledger schema (serve does this too)')
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
-      const config = readConfig(opts.config);
+      const config = await readConfig(opts.config);
       await withStore(config, async () => undefined);
       stdio.out(`ledger ${showLedger(config.ledger.url)} is migrated`);
       setExit(EXIT.ok);
@@ -289,6 +292,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
         },
       ) => {
         const target = resolveTarget(opts);
+        const { runImport } = await import('./commands/import.js');
         const { summary, exitCode } = await runImport({
           file,
           target,
@@ -313,7 +317,8 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .description('dry run against the platform: credentials, permissions, queues, wrap-up codes, DIDs')
     .addOption(configOption())
     .action(async (opts: { config?: string }) => {
-      const config = readConfig(opts.config);
+      const config = await readConfig(opts.config);
+      const { runDoctor } = await import('./commands/doctor.js');
       setExit(await runDoctor(config, stdio.out));
     });
 

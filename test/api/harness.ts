@@ -13,7 +13,7 @@ import { buildServer } from '../../src/api/server.js';
 import { defaultConfigInput } from '../../src/config/defaults.js';
 import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { type Clock, SCOPES, type Scope } from '../../src/domain/types.js';
-import { staticTrustedNumbers } from '../../src/engine/trusted-numbers.js';
+import { staticTrustedNumbers, type TrustedNumberLookup } from '../../src/engine/trusted-numbers.js';
 import type { GenesysPort } from '../../src/genesys/port.js';
 import { openStore } from '../../src/ledger/index.js';
 import type { Store } from '../../src/ledger/port.js';
@@ -74,7 +74,12 @@ export interface TestApi {
 }
 
 export async function startTestApi(
-  opts: { ratePerMinute?: number; genesys?: GenesysPort; bodyLimitBytes?: number } = {},
+  opts: {
+    ratePerMinute?: number;
+    genesys?: GenesysPort;
+    bodyLimitBytes?: number;
+    trusted?: TrustedNumberLookup;
+  } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-api-'));
   const store = openStore(join(dir, 'ledger.db'));
@@ -89,7 +94,7 @@ export async function startTestApi(
     routes: apiRoutes({
       clock,
       queues: demoQueues(),
-      trusted: staticTrustedNumbers(),
+      trusted: opts.trusted ?? staticTrustedNumbers(),
       genesys: opts.genesys ?? unreachablePlatform,
       version: 'test',
       webDir: fileURLToPath(new URL('../../web', import.meta.url)),
