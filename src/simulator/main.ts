@@ -45,18 +45,14 @@ export function describeOrg(sim: Simulator): string[] {
 
 export async function runSimulatorCli(opts: SimulatorCliOptions = {}): Promise<Simulator> {
   const print = opts.print ?? ((line: string) => console.log(line));
-  const sim = await startSimulator({
-    host: opts.host ?? '127.0.0.1',
-    port: opts.port ?? 0,
-    realTime: true,
-    log: print,
-  });
-  for (const line of describeOrg(sim)) print(line);
-  print(`simulator listening on ${sim.url}`);
+  // Signal handlers go in before anything else, so a SIGTERM that arrives while the server is
+  // still starting (or right after it says it is listening) is a clean exit, never a kill.
+  let sim: Simulator | undefined;
   let closing = false;
   const stop = (): void => {
     if (closing) return;
     closing = true;
+    if (!sim) process.exit(0);
     sim.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -64,6 +60,18 @@ export async function runSimulatorCli(opts: SimulatorCliOptions = {}): Promise<S
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  sim = await startSimulator({
+    host: opts.host ?? '127.0.0.1',
+    port: opts.port ?? 0,
+    realTime: true,
+    log: print,
+  });
+  if (closing) {
+    await sim.close();
+    process.exit(0);
+  }
+  for (const line of describeOrg(sim)) print(line);
+  print(`simulator listening on ${sim.url}`);
   return sim;
 }
 
