@@ -112,12 +112,16 @@ describe('callbackd serve and the API clients', () => {
   let url: string;
   let key: string;
   let firstLine: string;
+  let serveOutput = '';
   const cwd = () => join(dir, 'serve');
 
   beforeAll(async () => {
     const { mkdirSync } = await import('node:fs');
     mkdirSync(cwd(), { recursive: true });
-    serve = startCli(['serve', '--port', '0'], { cwd: cwd() });
+    serve = startCli(['serve', '--port', '0'], { cwd: cwd(), env: { CALLBACKD_LOG_LEVEL: 'debug' } });
+    serve.stdout!.on('data', (d) => {
+      serveOutput += d;
+    });
     const { match, output } = await waitForLine(serve, /listening on (http:\/\/\S+)\n/);
     url = match[1]!;
     firstLine = output.split('\n')[0]!;
@@ -200,6 +204,17 @@ describe('callbackd serve and the API clients', () => {
     expect(JSON.parse(res.stdout).callbackId).toMatch(/^cb-CRM-998271-\d{8}T163000Z$/);
   });
 
+  it('logs structured JSON that never holds a key or a whole phone number', () => {
+    const logLines = serveOutput.split('\n').filter((l) => l.startsWith('{'));
+    expect(logLines.length).toBeGreaterThan(5);
+    for (const line of logLines) {
+      expect(() => JSON.parse(line)).not.toThrow();
+      expect(line).not.toContain(key);
+      expect(line).not.toMatch(/4155552671/);
+    }
+    expect(serveOutput).toMatch(/\*+2671/);
+  });
+
   it('exits 3 when the API is unreachable', async () => {
     const res = await runCli(['status', 'x', '--url', 'http://127.0.0.1:9', '--key', key]);
     expect(res.code).toBe(3);
@@ -218,6 +233,22 @@ describe('callbackd serve and the API clients', () => {
       const done = new Promise((resolve) => again.on('exit', resolve));
       again.kill('SIGINT');
       await done;
+    }
+  });
+});
+
+describe('callbackd sim', () => {
+  it('runs the simulator alone, prints its demo org and serves it at /sim/org', async () => {
+    const sim = startCli(['sim', '--port', '0']);
+    try {
+      const { match, output } = await waitForLine(sim, /simulator listening on (http:\/\/\S+)\n/);
+      expect(output).toContain('a1b2c3d4-e5f6-7890-abcd-ef1234567890');
+      const org = (await (await fetch(`${match[1]}/sim/org`)).json()) as { oauth: { clientId: string } };
+      expect(org.oauth.clientId).toBe(DEMO_CLIENT_ID);
+    } finally {
+      const done = new Promise((resolve) => sim.on('exit', resolve));
+      sim.kill('SIGTERM');
+      expect(await done).toBe(0);
     }
   });
 });

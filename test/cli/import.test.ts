@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runImport } from '../../src/cli/commands/import.js';
 import type { CallbackRecord } from '../../src/ledger/port.js';
 import { startTestApi, type TestApi } from '../api/harness.js';
 import { ensureBuilt, runCli, startCli } from './support.js';
@@ -171,6 +172,30 @@ describe('callbackd import', () => {
     }
     expect(existsSync(`${csv}.import-state.json`)).toBe(false);
   }, 180_000);
+
+  it('draws a progress bar with rate and ETA on a terminal', async () => {
+    const csv = join(dir, 'small.csv');
+    const rows = ['callbackId,callbackNumber,callbackFrom,scheduledTime,queueId,externalId'];
+    for (let i = 1; i <= 50; i++)
+      rows.push(`bar-${i},+14155552671,+18005551234,2030-01-07T17:00:00Z,${SUPPORT},CUST-${i}`);
+    writeFileSync(csv, `${rows.join('\n')}\n`);
+    let drawn = '';
+    const { summary, exitCode } = await runImport({
+      file: csv,
+      target: { url: api.url, key: api.keys.create },
+      progress: 'tty',
+      tty: (chunk) => {
+        drawn += chunk;
+      },
+    });
+    expect(exitCode).toBe(0);
+    expect(summary).toMatchObject({ rows: 50, accepted: 50, refused: 0, refusedFile: null });
+    const last = drawn.split('\r').at(-1)!;
+    expect(last).toMatch(
+      /^█{24} 100% {2}50 rows {2}\d+ rows\/s {2}ETA 0:00 {2}\(50 accepted, 0 already there, 0 refused\)/,
+    );
+    expect(existsSync(join(dir, 'small.refused.csv'))).toBe(false);
+  });
 
   it('refuses a file with unknown columns before sending anything (exit 2)', async () => {
     const csv = join(dir, 'bad-header.csv');

@@ -64,7 +64,10 @@ export interface ImportOptions {
   restart?: boolean;
   /** 'tty' draws a bar, 'plain' prints lines; default: tty when stderr is a terminal. */
   progress?: 'tty' | 'plain' | 'none';
+  /** Plain progress lines and notices (default: stderr). */
   err?: (text: string) => void;
+  /** Where the TTY bar is drawn (default: stderr). */
+  tty?: (chunk: string) => void;
 }
 
 export interface ImportSummary {
@@ -190,6 +193,7 @@ class Progress {
     private readonly mode: 'tty' | 'plain' | 'none',
     private readonly totalBytes: number,
     private readonly err: (text: string) => void,
+    private readonly tty: (chunk: string) => void,
   ) {}
 
   update(
@@ -209,7 +213,7 @@ class Progress {
       const width = 24;
       const filled = Math.round(fraction * width);
       const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-      process.stderr.write(
+      this.tty(
         `\r${bar} ${String(Math.round(fraction * 100)).padStart(3)}%  ${s.rows} rows  ${rate.toFixed(0)} rows/s  ETA ${eta}  (${counts})\x1b[K${final ? '\n' : ''}`,
       );
     } else if (this.mode === 'plain') {
@@ -305,7 +309,12 @@ export async function runImport(
   }
 
   const client = new ApiClient(opts.target, { connections: concurrency });
-  const progress = new Progress(opts.progress ?? (process.stderr.isTTY ? 'tty' : 'plain'), size, err);
+  const progress = new Progress(
+    opts.progress ?? (process.stderr.isTTY ? 'tty' : 'plain'),
+    size,
+    err,
+    opts.tty ?? ((chunk) => process.stderr.write(chunk)),
+  );
   const started = Date.now();
   const counts = { bytes: 0, rows: 0, accepted: 0, replayed: 0, refused: keptRefused.length };
   let skippedAsDone = 0;
