@@ -25,7 +25,7 @@ import { createSubmitter } from './engine/submitter.js';
 import { createTracker } from './engine/tracker.js';
 import { type TrustedNumberLookup, trustedNumbersFromConfig } from './engine/trusted-numbers.js';
 import { WorkerLoop } from './engine/worker-loop.js';
-import { createGenesysClient, type GenesysClient } from './genesys/client.js';
+import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 import { openStore } from './ledger/index.js';
 import type { Store } from './ledger/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
@@ -47,6 +47,8 @@ export interface AppOptions {
   simulatorStartTime?: number;
   /** Where the dashboard's index.html lives (default: the package's web/). */
   webDir?: string;
+  /** Retry tuning of the Genesys client (tests, benchmarks); defaults otherwise. */
+  genesysRetry?: Pick<GenesysClientOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs'>;
 }
 
 export interface App {
@@ -254,6 +256,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         requestTimeoutMs: config.genesys.requestTimeoutMs,
         logger: log,
         clock,
+        ...opts.genesysRetry,
       });
     } else {
       genesys = createGenesysClient({
@@ -265,6 +268,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         requestTimeoutMs: config.genesys.requestTimeoutMs,
         logger: log,
         clock,
+        ...opts.genesysRetry,
       });
     }
     cleanups.push(() => genesys.close());

@@ -14,6 +14,9 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import type { Scope, Violation } from '../domain/types.js';
+import { TrustedLookupUnavailableError } from '../engine/trusted-numbers.js';
+import { GenesysAuthError } from '../genesys/auth.js';
+import { PlatformError } from '../genesys/port.js';
 import type { ApiKeyRecord, Store } from '../ledger/port.js';
 import { parseJsonBody } from './json-body.js';
 import { verifyApiKey } from './keys.js';
@@ -140,7 +143,28 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let problem: ApiError;
     if (err instanceof ApiError) problem = err;
-    else if (typeof err.code === 'string' && err.code.startsWith('FST_') && (err.statusCode ?? 500) < 500) {
+    else if (err instanceof PlatformError || err instanceof GenesysAuthError) {
+      // An edit that needed the platform's confirmation did not get it: nothing was changed.
+      req.log.warn(
+        { code: err instanceof PlatformError ? err.reason.code : err.code },
+        'platform unavailable',
+      );
+      problem = ApiError.one(
+        503,
+        'PLATFORM_UNAVAILABLE',
+        '',
+        'Genesys Cloud did not confirm the change, so nothing was changed; repeat the request later (it is safe to repeat).',
+        { 'retry-after': '5' },
+      );
+    } else if (err instanceof TrustedLookupUnavailableError) {
+      problem = ApiError.one(
+        503,
+        err.code,
+        'customerData.externalId',
+        `The customer's trusted record could not be checked (${err.message}); nothing was changed, retry later.`,
+        { 'retry-after': '5' },
+      );
+    } else if (typeof err.code === 'string' && err.code.startsWith('FST_') && (err.statusCode ?? 500) < 500) {
       problem = problemForFastifyError(err, bodyLimitBytes);
     } else {
       req.log.error({ err, route: req.routeOptions.url }, 'unexpected error');

@@ -69,12 +69,21 @@ async function serve(opts: { config?: string; port?: number; host?: string }): P
   const { startApp } = await import('../app.js');
   const { createLogger } = await import('../api/logger.js');
   const log = createLogger();
-  const app = await startApp({
-    config,
-    logger: log,
-    ...(opts.port === undefined ? {} : { port: opts.port }),
-    ...(opts.host === undefined ? {} : { host: opts.host }),
-  });
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp({
+      config,
+      logger: log,
+      ...(opts.port === undefined ? {} : { port: opts.port }),
+      ...(opts.host === undefined ? {} : { host: opts.host }),
+    });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE') {
+      throw usageError(`port ${opts.port ?? config.server.port} is in use; pass another with --port or PORT`);
+    }
+    throw new CliError(`cannot start: ${e.message}`, EXIT.unreachable);
+  }
   const lines: string[] = [];
   if (app.simulator) lines.push(`simulator (Genesys Cloud API and login) at ${app.simulator.url}`);
   lines.push(`ledger: ${showLedger(config.ledger.url)}`);

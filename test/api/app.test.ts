@@ -113,6 +113,39 @@ describe('startApp in simulator mode', () => {
   });
 });
 
+describe('edits the platform does not confirm', () => {
+  let app: App;
+  beforeAll(async () => {
+    app = await startApp({
+      config: configFor(join(dir, 'faults.db')),
+      port: 0,
+      logger: silent,
+      simulatorStartTime: T0,
+      genesysRetry: { maxRetries: 0 },
+    });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('answers 503 PLATFORM_UNAVAILABLE and changes nothing; the repeated request then succeeds', async () => {
+    const created = await call(app, 'POST', BASE, guideBody({ callbackId: 'flaky-1' }));
+    expect(created.status).toBe(201);
+    await waitFor('pending', async () =>
+      (await call(app, 'GET', `${BASE}/flaky-1`)).body.status === 'pending' ? true : undefined,
+    );
+    app.simulator!.control.addFault({ endpoint: 'disconnectCallback', kind: 'error', status: 500 });
+    const refused = await call(app, 'DELETE', `${BASE}/flaky-1`);
+    expect(refused.status).toBe(503);
+    expect(refused.body.errors[0].code).toBe('PLATFORM_UNAVAILABLE');
+    expect((await call(app, 'GET', `${BASE}/flaky-1`)).body.status).toBe('pending');
+    app.simulator!.control.clearFaults();
+    const cancelled = await call(app, 'DELETE', `${BASE}/flaky-1`);
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.status).toBe('cancelled');
+  });
+});
+
 describe('the demo key', () => {
   it('is the same after a restart on the same data dir, and revoked once the real platform is configured', async () => {
     const ledger = join(dir, 'restart.db');
