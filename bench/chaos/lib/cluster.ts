@@ -1,0 +1,356 @@
+/**
+ * A callbackd deployment for the reliability harness, built from real parts: the Genesys
+ * simulator in this process (so it outlives every callbackd it serves), a SQLite ledger file in a
+ * temp dir, an API key made with the built CLI, and `callbackd serve` from dist/ as a child
+ * process that can be SIGKILLed, SIGSTOPped and restarted on the same (or a copied) file.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, type WriteStream, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  BILLING_QUEUE_ID,
+  DEMO_CLIENT_ID,
+  DEMO_CLIENT_SECRET,
+  type Simulator,
+  SUPPORT_QUEUE_ID,
+  startSimulator,
+} from '../../../src/simulator/index.js';
+import { REPO_ROOT, waitFor } from './util.js';
+
+const run = promisify(execFile);
+
+export const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
+export const TENANT = 't1';
+export const SCOPES = 'routing:callback:create,routing:callback:view,routing:callback:edit';
+
+/** A DID callbackd is configured with that the simulated org has not provisioned: the carrier refuses it. */
+export const UNPROVISIONED_DID = '+18005559999';
+export const SUPPORT_DID = '+18005551234';
+export const BILLING_DID = '+18005551235';
+
+/**
+ * Engine timings at test speed, in the order the submitter needs them:
+ * requestTimeoutMs < sendWindowMs < leaseMs, and analyticsLagMs above the simulator's lag.
+ */
+export const FAST_ENGINE = {
+  genesys: { requestTimeoutMs: 2_000, requestsPerMinute: 120_000 },
+  submitter: {
+    leaseMs: 6_000,
+    sendWindowMs: 3_000,
+    analyticsLagMs: 1_500,
+    lookupIntervalMs: 500,
+    pollIntervalMs: 200,
+    retryBaseDelayMs: 300,
+    retryMaxDelayMs: 3_000,
+  },
+  tracking: { pollIntervalMs: 250, sweepIntervalMs: 1_000, recentWindowMs: 15_000 },
+  simAnalyticsLagMs: 300,
+} as const;
+
+export interface Customer {
+  externalId: string;
+  number: string;
+}
+
+/** Customers whose numbers the simulator dials with its default (random) rule. */
+export function makeCustomers(count: number): Customer[] {
+  return Array.from({ length: count }, (_, i) => ({
+    externalId: `CUST-${String(i).padStart(4, '0')}`,
+    // +1 415 555 3000…: clear of the demo org's numbers with preset outcomes.
+    number: `+1415555${String(3000 + i).padStart(4, '0')}`,
+  }));
+}
+
+function queuePolicy(name: string, dids: { number: string; sameFromTo: boolean }[]) {
+  return {
+    name,
+    minLeadSeconds: 0,
+    maxLeadDays: 30,
+    openHours: {
+      timeZone: 'UTC',
+      weekly: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' }],
+    },
+    // The harness runs at any hour: no calling window to fall outside of.
+    callingWindow: { start: '00:00', end: '24:00' },
+    maxCallbacks: 1_000_000,
+    verification: 'none',
+    wrapUpCodes: ['PROGRAMMATIC_CALLBACK'],
+    defaultPriority: 0,
+    timeoutSeconds: { min: 5, max: 3_600, default: 8 },
+    dids,
+    // A capacity refusal is final at once: the "no platform callback, final state with a reason" case.
+    rejectionRetry: { attempts: 0, delayMinutes: { min: 0, max: 0 } },
+  };
+}
+
+export function harnessConfig(opts: { dbPath: string; customers: Customer[] }): Record<string, unknown> {
+  return {
+    server: { host: '127.0.0.1', port: 0 },
+    ledger: { url: opts.dbPath },
+    genesys: { ...FAST_ENGINE.genesys },
+    queues: {
+      [SUPPORT_QUEUE_ID]: queuePolicy('Support', [
+        { number: SUPPORT_DID, sameFromTo: false },
+        { number: UNPROVISIONED_DID, sameFromTo: false },
+      ]),
+      [BILLING_QUEUE_ID]: queuePolicy('Billing', [{ number: BILLING_DID, sameFromTo: false }]),
+    },
+    customers: {
+      source: 'builtin',
+      records: opts.customers.map((c) => ({ externalId: c.externalId, numbers: [c.number] })),
+    },
+    tracking: { ...FAST_ENGINE.tracking },
+    submitter: { ...FAST_ENGINE.submitter },
+    // The harness is one client sending thousands of requests: intake limits are not under test.
+    intake: { requestsPerMinutePerKey: 10_000_000 },
+  };
+}
+
+export interface ServeExit {
+  generation: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** We sent the signal that ended it. */
+  expected: boolean;
+}
+
+interface ServeProcess {
+  generation: number;
+  child: ChildProcess;
+  url: string;
+  exited: Promise<void>;
+  expectExit: boolean;
+}
+
+export interface ClusterOptions {
+  customers?: number;
+  /** Seed of the simulator's PRNG (faults, random outcomes). */
+  seed?: number;
+  /** Keep the temp dir (logs, ledger) after close. */
+  keepDir?: boolean;
+  /** Log level of the serve children (CALLBACKD_LOG_LEVEL). */
+  logLevel?: string;
+}
+
+export class Cluster {
+  readonly customers: Customer[];
+  /** Every serve that ended without us asking (a crash is a finding). */
+  readonly unexpectedExits: ServeExit[] = [];
+  readonly exits: ServeExit[] = [];
+  private current: ServeProcess | null = null;
+  private generation = 0;
+  private logs: WriteStream[] = [];
+  key = '';
+
+  private constructor(
+    readonly dir: string,
+    readonly sim: Simulator,
+    readonly configPath: string,
+    private dbFile: string,
+    private readonly opts: ClusterOptions,
+  ) {
+    this.customers = [];
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    if (!existsSync(CLI)) {
+      throw new Error(`${CLI} is missing: run npm run build first (the harness drives the built dist)`);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'callbackd-chaos-'));
+    const sim = await startSimulator({
+      realTime: true,
+      seed: opts.seed ?? 1,
+      analyticsLagMs: FAST_ENGINE.simAnalyticsLagMs,
+      requestsPerMinute: 1_000_000,
+    });
+    const customers = makeCustomers(opts.customers ?? 200);
+    const dbPath = join(dir, 'ledger.db');
+    const configPath = join(dir, 'callbackd.json');
+    writeFileSync(configPath, JSON.stringify(harnessConfig({ dbPath, customers }), null, 2));
+    const cluster = new Cluster(dir, sim, configPath, dbPath, opts);
+    cluster.customers.push(...customers);
+    try {
+      cluster.key = await cluster.createKey(TENANT, SCOPES);
+    } catch (err) {
+      await cluster.close();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get dbPath(): string {
+    return this.dbFile;
+  }
+
+  /** The running serve's base URL, or null between a kill and the restart. */
+  get url(): string | null {
+    return this.current?.url ?? null;
+  }
+
+  get pid(): number | null {
+    return this.current?.child.pid ?? null;
+  }
+
+  get serveGeneration(): number {
+    return this.generation;
+  }
+
+  private env(): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CALLBACKD_DB: this.dbFile,
+      CALLBACKD_CONFIG: this.configPath,
+      GENESYS_BASE_URL: this.sim.url,
+      GENESYS_CLIENT_ID: DEMO_CLIENT_ID,
+      GENESYS_CLIENT_SECRET: DEMO_CLIENT_SECRET,
+      CALLBACKD_LOG_LEVEL: this.opts.logLevel ?? 'warn',
+    };
+    for (const name of ['PORT', 'GENESYS_REGION', 'GENESYS_LOGIN_URL', 'CALLBACKD_AMQP_URL'])
+      delete env[name];
+    for (const name of ['CALLBACKD_CRM_WEBHOOK_URL', 'CALLBACKD_CRM_WEBHOOK_SECRET']) delete env[name];
+    return env;
+  }
+
+  /** `callbackd keys create` with the built CLI against the current ledger file; returns the key. */
+  async createKey(tenant: string, scopes: string): Promise<string> {
+    const { stdout } = await run(
+      process.execPath,
+      [CLI, 'keys', 'create', '--tenant', tenant, '--scopes', scopes, '--config', this.configPath],
+      { env: this.env() },
+    );
+    const key = stdout.trim();
+    if (!/^cbk_[A-Za-z0-9]{32,}$/.test(key)) throw new Error(`keys create printed no key: ${stdout}`);
+    return key;
+  }
+
+  /** Points later serves at another ledger file (a copy). */
+  useLedger(dbPath: string): void {
+    this.dbFile = dbPath;
+  }
+
+  /** Starts `callbackd serve` and resolves once it printed `listening on <url>`. */
+  async startServe(opts: { timeoutMs?: number } = {}): Promise<string> {
+    if (this.current) throw new Error('a serve is already running');
+    const generation = ++this.generation;
+    const log = createWriteStream(join(this.dir, `serve-${generation}.log`));
+    this.logs.push(log);
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', this.configPath], {
+      env: this.env(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const proc: ServeProcess = {
+      generation,
+      child,
+      url: '',
+      exited: once(child, 'exit').then(() => undefined),
+      expectExit: false,
+    };
+    child.stderr?.pipe(log, { end: false });
+    let pending = '';
+    let resolveUrl: (url: string) => void = () => {};
+    const urlSeen = new Promise<string>((resolve) => {
+      resolveUrl = resolve;
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      if (proc.url) return;
+      pending += chunk.toString();
+      const m = /^listening on (\S+)$/m.exec(pending);
+      if (m) {
+        pending = '';
+        resolveUrl(m[1]!);
+      }
+    });
+    child.on('exit', (code, signal) => {
+      const exit: ServeExit = { generation, code, signal, expected: proc.expectExit };
+      this.exits.push(exit);
+      if (!proc.expectExit) this.unexpectedExits.push(exit);
+      if (this.current === proc) this.current = null;
+    });
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const outcome = await Promise.race([
+      urlSeen,
+      proc.exited.then(() => 'exited' as const),
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref()),
+    ]);
+    if (outcome === 'exited' || outcome === 'timeout') {
+      if (outcome === 'timeout') {
+        proc.expectExit = true;
+        child.kill('SIGKILL');
+      }
+      throw new Error(
+        `callbackd serve (generation ${generation}) ${outcome === 'exited' ? 'exited' : `did not listen within ${timeoutMs} ms`}; see ${join(this.dir, `serve-${generation}.log`)}`,
+      );
+    }
+    proc.url = outcome;
+    this.current = proc;
+    return outcome;
+  }
+
+  /** SIGKILL: no shutdown code runs, leases stay held, an in-flight create stays marked. */
+  async kill(): Promise<void> {
+    await this.signal('SIGKILL');
+  }
+
+  /** SIGTERM: the clean shutdown (finish in-flight, release leases). */
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+
+  /** Freezes the serve (SIGSTOP): its ledger file stops changing mid-run, as a disk snapshot would. */
+  freeze(): void {
+    if (!this.current) throw new Error('no serve to freeze');
+    this.current.child.kill('SIGSTOP');
+  }
+
+  private async signal(sig: NodeJS.Signals): Promise<void> {
+    const proc = this.current;
+    if (!proc) return;
+    proc.expectExit = true;
+    this.current = null;
+    proc.child.kill(sig);
+    await proc.exited;
+  }
+
+  /** Resident memory of the running serve in kB (Linux /proc), or null. */
+  async rssKb(): Promise<number | null> {
+    const pid = this.pid;
+    if (pid === null) return null;
+    try {
+      const { readFile } = await import('node:fs/promises');
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+      return m ? Number(m[1]) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.kill().catch(() => undefined);
+    await this.sim.close().catch(() => undefined);
+    await Promise.all(
+      this.logs.map((l) => new Promise<void>((resolve) => (l.closed ? resolve() : l.end(() => resolve())))),
+    );
+    if (!this.opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Waits until `probe` holds, failing with a description of the cluster's state. */
+export function waitForCluster<T>(
+  cluster: Cluster,
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  describe?: () => string | Promise<string>,
+): Promise<T> {
+  return waitFor(what, probe, {
+    timeoutMs,
+    intervalMs: 100,
+    describe: async () =>
+      `${describe ? `${await describe()}; ` : ''}serve generation ${cluster.serveGeneration}, url ${cluster.url ?? 'none'}, logs in ${cluster.dir}`,
+  });
+}
