@@ -1,0 +1,352 @@
+/**
+ * Benchmark 1, intake: sustained POST rate and latency of `callbackd serve` (built dist, fresh
+ * SQLite ledger, engine workers running, the simulator in its own process as "the platform")
+ * against a baseline measured in the same run: a bare Fastify server inserting one row per
+ * request into better-sqlite3 with the same pragmas (bench/lib/baseline-server.ts).
+ *
+ * Load comes from this process with autocannon; each server is a child process. Every request
+ * carries a unique callbackId. Rounds alternate which server goes first, and medians are reported.
+ *
+ * Targets: callbackd ≥ 0.8 × the baseline's peak rate; callbackd p99 < 20 ms at half its own peak.
+ *
+ *   npm run build && npx tsx bench/intake.ts
+ *   knobs: BENCH_INTAKE_SECONDS (8), BENCH_INTAKE_ROUNDS (3), BENCH_INTAKE_CONNECTIONS (32),
+ *          BENCH_PROFILE=1 (CPU-profile callbackd even when it meets the target)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import {
+  atLeast,
+  atMost,
+  type Child,
+  CLI,
+  envNumber,
+  finish,
+  isMain,
+  log,
+  median,
+  procMemoryMb,
+  round,
+  runNode,
+  start,
+  startChild,
+  TSX,
+  tempDir,
+} from './lib/common.js';
+import { latestProfile, type ProfileSummary, summarizeProfile } from './lib/cpu-profile.js';
+
+const PATH = '/api/v2/routing/callbacks';
+const DEMO_CLIENT_ID = 'callbackd-demo';
+const DEMO_CLIENT_SECRET = 'demo-secret-not-for-production';
+
+/** Two days ahead at 18:00 UTC: inside Support's hours and the demo customer's calling window. */
+function scheduledTime(): string {
+  const d = new Date(Date.now() + 2 * 86_400_000);
+  d.setUTCHours(18, 0, 0, 0);
+  return d.toISOString();
+}
+
+/** The guide's example body with a unique callbackId. */
+function bodyTemplate(): (callbackId: string) => string {
+  const when = scheduledTime();
+  return (callbackId) =>
+    JSON.stringify({
+      callbackId,
+      callbackNumber: '+14155552671',
+      callbackFrom: '+18005551234',
+      callbackTo: '+18005551234',
+      scheduledTime: when,
+      timeout: 300,
+      routingData: {
+        queueId: 'a1b2c3d4-e5f6-7890-abcd-ef1234567890',
+        priority: 5,
+        wrapUpCode: 'PROGRAMMATIC_CALLBACK',
+      },
+      mediaType: 'voice',
+      customerData: { externalId: 'CRM-998271', firstName: 'Marcus', lastName: 'Vance' },
+    });
+}
+
+interface Target {
+  name: 'baseline' | 'callbackd';
+  url: string;
+  headers: Record<string, string>;
+}
+
+interface LoadResult {
+  /** 2xx answers per second over the run. */
+  rate: number;
+  p50: number;
+  p99: number;
+  max: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  seconds: number;
+}
+
+async function load(
+  target: Target,
+  label: string,
+  opts: { seconds: number; connections: number; overallRate?: number },
+): Promise<LoadResult> {
+  const body = bodyTemplate();
+  let n = 0;
+  const prefix = `bench-${label}`;
+  const result = await autocannon({
+    url: target.url + PATH,
+    connections: opts.connections,
+    duration: opts.seconds,
+    ...(opts.overallRate ? { overallRate: Math.max(1, Math.round(opts.overallRate)) } : {}),
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...target.headers },
+        setupRequest: (req) => ({ ...req, body: body(`${prefix}-${++n}`) }),
+      },
+    ],
+  });
+  const seconds = result.duration;
+  return {
+    rate: round(result['2xx'] / seconds, 1),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    seconds: round(seconds, 2),
+  };
+}
+
+async function checkOnce(target: Target): Promise<void> {
+  const res = await fetch(target.url + PATH, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: bodyTemplate()(`bench-probe-${target.name}`),
+  });
+  if (res.status !== 201) {
+    throw new Error(
+      `${target.name} answered ${res.status} to the probe request: ${(await res.text()).slice(0, 500)}`,
+    );
+  }
+}
+
+function fmt(r: LoadResult): string {
+  const bad = r.non2xx + r.errors > 0 ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : '';
+  return `${r.rate} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms${bad}`;
+}
+
+interface Servers {
+  sim: Child;
+  serve: Child;
+  baseline: Child;
+  callbackd: Target;
+  base: Target;
+  pragmas: string;
+  ledgerPragmas: string;
+}
+
+async function startServe(
+  dir: string,
+  simUrl: string,
+  name: string,
+  nodeFlags: string[] = [],
+): Promise<{ serve: Child; target: Target }> {
+  const ledger = join(dir, `${name}.db`);
+  const config = join(dir, 'bench-config.yaml');
+  // The per-key intake limit (600/min by default) would measure the limiter, not the service.
+  writeFileSync(config, 'intake:\n  requestsPerMinutePerKey: 100000000\n');
+  const env = {
+    CALLBACKD_DB: ledger,
+    GENESYS_BASE_URL: simUrl,
+    GENESYS_CLIENT_ID: DEMO_CLIENT_ID,
+    GENESYS_CLIENT_SECRET: DEMO_CLIENT_SECRET,
+  };
+  const key = (
+    await runNode([CLI, 'keys', 'create', '--tenant', 'demo', '--scopes', 'all', '--config', config], env)
+  ).trim();
+  const serve = await startChild({
+    name: 'callbackd serve',
+    args: [CLI, 'serve', '--config', config, '--port', '0'],
+    env,
+    nodeFlags,
+    ready: /^listening on (http:\/\/\S+)/,
+  });
+  return {
+    serve,
+    target: { name: 'callbackd', url: serve.ready[1]!, headers: { authorization: `Bearer ${key}` } },
+  };
+}
+
+async function startServers(dir: string): Promise<Servers> {
+  const sim = await startChild({
+    name: 'simulator',
+    args: [CLI, 'sim', '--port', '0'],
+    ready: /simulator listening on (http:\/\/\S+)/,
+  });
+  const { serve, target: callbackd } = await startServe(dir, sim.ready[1]!, 'callbackd');
+  const baseline = await startChild({
+    name: 'baseline server',
+    nodeFlags: TSX,
+    args: ['bench/lib/baseline-server.ts', join(dir, 'baseline.db')],
+    ready: /^listening on (http:\/\/\S+)/,
+  });
+  const pragmas = baseline.find(/^pragmas: (.*)$/)?.[1] ?? 'unknown';
+  return {
+    sim,
+    serve,
+    baseline,
+    callbackd,
+    base: { name: 'baseline', url: baseline.ready[1]!, headers: {} },
+    pragmas,
+    ledgerPragmas:
+      'journal_mode=wal synchronous=2 (FULL), foreign_keys=ON, busy_timeout=5000, BEGIN IMMEDIATE, group commit of concurrent accepts',
+  };
+}
+
+/** A short CPU profile of callbackd serve under peak load, on its own fresh ledger. */
+async function profileServe(dir: string, simUrl: string, seconds: number, connections: number) {
+  const profDir = join(dir, 'profile');
+  mkdirSync(profDir, { recursive: true });
+  const { serve, target } = await startServe(dir, simUrl, 'profiled', [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profDir}`,
+  ]);
+  try {
+    await load(target, 'profile', { seconds, connections });
+  } finally {
+    await serve.stop(15_000);
+  }
+  const file = latestProfile(profDir);
+  return file ? summarizeProfile(file) : undefined;
+}
+
+export async function run(): Promise<void> {
+  const started = start('intake');
+  const seconds = envNumber('BENCH_INTAKE_SECONDS', 8);
+  const rounds = envNumber('BENCH_INTAKE_ROUNDS', 3);
+  const connections = envNumber('BENCH_INTAKE_CONNECTIONS', 32);
+  const dir = tempDir('intake');
+  const s = await startServers(dir.path);
+  let profile: ProfileSummary | undefined;
+  try {
+    log(`baseline pragmas: ${s.pragmas}; callbackd ledger: ${s.ledgerPragmas}`);
+    await checkOnce(s.base);
+    await checkOnce(s.callbackd);
+    // Warm both up (JIT, SQLite page cache), results discarded.
+    for (const t of [s.base, s.callbackd]) await load(t, `warmup-${t.name}`, { seconds: 3, connections });
+
+    const peaks: Record<Target['name'], LoadResult[]> = { baseline: [], callbackd: [] };
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [s.base, s.callbackd] : [s.callbackd, s.base];
+      for (const t of order) {
+        const res = await load(t, `peak-${r}-${t.name}`, { seconds, connections });
+        peaks[t.name].push(res);
+        log(`round ${r + 1} peak      ${t.name.padEnd(9)} ${fmt(res)}`);
+      }
+    }
+    const peakRate = {
+      baseline: median(peaks.baseline.map((p) => p.rate)),
+      callbackd: median(peaks.callbackd.map((p) => p.rate)),
+    };
+
+    const halves: Record<Target['name'], LoadResult[]> = { baseline: [], callbackd: [] };
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? [s.base, s.callbackd] : [s.callbackd, s.base];
+      for (const t of order) {
+        const res = await load(t, `half-${r}-${t.name}`, {
+          seconds,
+          connections,
+          overallRate: peakRate[t.name] / 2,
+        });
+        halves[t.name].push(res);
+        log(
+          `round ${r + 1} half-peak ${t.name.padEnd(9)} ${fmt(res)} (asked ${round(peakRate[t.name] / 2, 0)} req/s)`,
+        );
+      }
+    }
+    const serveMemory = procMemoryMb(s.serve.pid);
+
+    const summarize = (rs: LoadResult[]) => ({
+      rate: median(rs.map((x) => x.rate)),
+      p50: median(rs.map((x) => x.p50)),
+      p99: median(rs.map((x) => x.p99)),
+      non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+      errors: rs.reduce((a, x) => a + x.errors, 0),
+      runs: rs,
+    });
+    const measured = {
+      peak: { baseline: summarize(peaks.baseline), callbackd: summarize(peaks.callbackd) },
+      halfPeak: { baseline: summarize(halves.baseline), callbackd: summarize(halves.callbackd) },
+      rateRatio: round(peakRate.callbackd / peakRate.baseline, 3),
+      callbackdServeMemoryMb: serveMemory,
+      profile: undefined as ProfileSummary | undefined,
+    };
+    const ratioCheck = atLeast('callbackd peak rate ÷ baseline peak rate', measured.rateRatio, 0.8, '×');
+    const p99Check = atMost('callbackd p99 at half its peak rate', measured.halfPeak.callbackd.p99, 20, 'ms');
+
+    if (!ratioCheck.pass || !p99Check.pass || process.env.BENCH_PROFILE === '1') {
+      log('profiling callbackd serve under peak load (node --cpu-prof)...');
+      profile = await profileServe(dir.path, s.sim.ready[1]!, Math.min(seconds, 6), connections);
+      measured.profile = profile;
+      if (profile) {
+        log(`where callbackd's CPU time goes (${profile.totalMs} ms sampled):`);
+        for (const a of profile.areas.slice(0, 12)) log(`  ${String(a.share).padStart(5)}%  ${a.area}`);
+        log('  top functions (self time):');
+        for (const f of profile.functions.slice(0, 12))
+          log(`  ${String(f.share).padStart(5)}%  ${f.fn}  ${f.where}`);
+      }
+    }
+
+    log('');
+    log(`peak (${connections} connections, ${seconds} s × ${rounds} rounds, medians):`);
+    log(
+      `  baseline   ${measured.peak.baseline.rate} req/s, p50 ${measured.peak.baseline.p50} ms, p99 ${measured.peak.baseline.p99} ms`,
+    );
+    log(
+      `  callbackd  ${measured.peak.callbackd.rate} req/s, p50 ${measured.peak.callbackd.p50} ms, p99 ${measured.peak.callbackd.p99} ms`,
+    );
+    log("at half of each one's own peak (autocannon overallRate):");
+    log(
+      `  baseline   ${measured.halfPeak.baseline.rate} req/s, p50 ${measured.halfPeak.baseline.p50} ms, p99 ${measured.halfPeak.baseline.p99} ms`,
+    );
+    log(
+      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms`,
+    );
+
+    finish(
+      {
+        name: 'intake',
+        method: {
+          load: 'autocannon in the benchmark process; servers are child processes; unique callbackId per request',
+          connections,
+          secondsPerRun: seconds,
+          rounds,
+          body: "the guide's example body (Support queue, customer CRM-998271), scheduled two days ahead",
+          callbackd:
+            'node dist/cli/main.js serve, fresh SQLite ledger, engine workers on, platform = simulator in a separate process (callbackd sim), intake limit raised to 1e8/min per key, default log level',
+          baseline: `bare Fastify 5 + better-sqlite3, one autocommit insert per request, ${s.pragmas}`,
+          ledgerPragmas: s.ledgerPragmas,
+          latency: 'autocannon latency (send to last byte), not corrected for coordinated omission',
+        },
+        measured,
+        checks: [ratioCheck, p99Check],
+        summary: `intake: callbackd ${peakRate.callbackd} req/s vs baseline ${peakRate.baseline} req/s = ${measured.rateRatio}× (target ≥ 0.8×, ${ratioCheck.pass ? 'met' : 'SHORT'}); p99 at half peak ${measured.halfPeak.callbackd.p99} ms (target < 20 ms, ${p99Check.pass ? 'met' : 'SHORT'})`,
+      },
+      started,
+    );
+  } finally {
+    await Promise.all([s.serve.stop(), s.baseline.stop(), s.sim.stop()]);
+    dir.remove();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  run().catch((err) => {
+    process.stderr.write(`intake benchmark failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
