@@ -205,7 +205,8 @@ class Progress {
     const rate = s.rows / elapsed;
     const fraction = this.totalBytes > 0 ? Math.min(1, s.bytes / this.totalBytes) : 1;
     const etaSeconds = fraction > 0 && fraction < 1 ? (elapsed / fraction) * (1 - fraction) : 0;
-    const eta = `${Math.floor(etaSeconds / 60)}:${String(Math.round(etaSeconds % 60)).padStart(2, '0')}`;
+    const etaWhole = Math.round(etaSeconds);
+    const eta = `${Math.floor(etaWhole / 60)}:${String(etaWhole % 60).padStart(2, '0')}`;
     const counts = `${s.accepted} accepted, ${s.replayed} already there, ${s.refused} refused`;
     if (this.mode === 'tty') {
       if (!final && now - this.lastDraw < 100) return;
@@ -351,14 +352,18 @@ export async function runImport(
   };
 
   const input = createReadStream(opts.file);
-  input.on('data', (chunk) => {
-    counts.bytes += chunk.length;
-  });
-  const parser = input.pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
+  // info: each record comes with the byte offset it ends at, which drives the bar and the ETA.
+  const parser = input.pipe(
+    parse({ bom: true, relax_column_count: true, skip_empty_lines: true, info: true }),
+  );
   const inflight = new Set<Promise<void>>();
   let rowNo = 0;
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { bytes: number };
+    }>) {
+      counts.bytes = info.bytes;
       if (!header) {
         header = record.map((h) => h.trim());
         checkHeader(header);
