@@ -7,20 +7,11 @@
  * exactly one platform callback per accepted callbackId (or none and a final state with a
  * reason), no 201 missing from the ledger, no final state changed, history consistent with status.
  *
- *   npx tsx bench/chaos/chaos.ts [--requests 2000] [--kills 10] [--seed 7]
+ *   npx tsx bench/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--keep]
  */
 import { pathToFileURL } from 'node:url';
-import { BILLING_QUEUE_ID, type FaultRule, SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
-import { type Answer, CALLBACKS_PATH, RetryingClient } from './lib/client.js';
-import {
-  BILLING_DID,
-  Cluster,
-  type Customer,
-  SUPPORT_DID,
-  TENANT,
-  UNPROVISIONED_DID,
-  waitForCluster,
-} from './lib/cluster.js';
+import { RetryingClient } from './lib/client.js';
+import { Cluster, TENANT, waitForCluster } from './lib/cluster.js';
 import {
   type AuditCounts,
   auditLedger,
@@ -30,7 +21,16 @@ import {
   ledgerSnapshot,
   type Violation,
 } from './lib/ledger-check.js';
-import { delay, percentile, pick, randomInt, round, seededRandom, tally, writeResults } from './lib/util.js';
+import { delay, randomInt, round, seededRandom, writeResults } from './lib/util.js';
+import {
+  type AnswerSummary,
+  baseFaults,
+  type LoadProgress,
+  planWorkload,
+  sendWorkload,
+  setUpPlatform,
+  summarizeAnswers,
+} from './lib/workload.js';
 
 export interface ChaosOptions {
   requests: number;
@@ -44,9 +44,9 @@ export interface ChaosOptions {
   /** Client send rate (requests per second) and the most requests outstanding at once. */
   ratePerSecond: number;
   maxInFlight: number;
-  /** Each callback is scheduled this long (uniform) after its planned send. */
+  /** Each callback is scheduled this long (uniform) after its first send. */
   leadMs: { min: number; max: number };
-  /** Share of callbacks per kind of ending the platform will give them. */
+  /** Share of callbacks the carrier refuses, and that the platform refuses at create. */
   carrierRejectShare: number;
   refusedShare: number;
   /** Fault rates on creates: each kind at this rate. */
@@ -75,7 +75,7 @@ export const CHAOS_FULL: ChaosOptions = {
   duplicateShare: 0.2,
   concurrentShare: 0.5,
   kills: 12,
-  uptimeMs: { min: 700, max: 3_000 },
+  uptimeMs: { min: 1_000, max: 4_500 },
   ratePerSecond: 40,
   maxInFlight: 48,
   leadMs: { min: 12_000, max: 18_000 },
@@ -107,23 +107,12 @@ export const CHAOS_SHORT: ChaosOptions = {
   resultsName: undefined,
 };
 
-type Kind = 'normal' | 'carrier' | 'refused';
-
-interface Planned {
-  callbackId: string;
-  kind: Kind;
-  /** Built when the first copy is sent (scheduled relative to that moment); duplicates reuse it. */
-  body: string | null;
-  scheduledAt: number;
-  make: (now: number) => { body: string; scheduledAt: number };
-}
-
-interface SendEvent {
-  planned: Planned;
-  /** Identical requests sent at once (1 = no concurrent duplicate). */
-  copies: number;
-  /** This event repeats a callbackId sent earlier. */
-  laterDuplicate: boolean;
+export interface KillMoment {
+  /** Requests answered when the kill came. */
+  answered: number;
+  byStatus: Record<string, number>;
+  createsInFlight: number;
+  leasedJobs: number;
 }
 
 export interface ChaosResult {
@@ -138,23 +127,10 @@ export interface ChaosResult {
     duplicates: number;
     concurrentDuplicates: number;
     laterDuplicates: number;
-    created201: number;
-    replayed201: number;
-    otherAnswers: Record<string, number>;
-    connectionErrorsRetried: number;
-    unavailable503Retried: number;
-    serverErrors: number;
-    unanswered: number;
-    latencyMs: { p50: number; p99: number; max: number };
-  };
+  } & Omit<AnswerSummary, 'answered201' | 'violations'>;
   kills: number;
   /** The ledger right after each SIGKILL: what the kill interrupted. */
-  killMoments: {
-    answered: number;
-    byStatus: Record<string, number>;
-    createsInFlight: number;
-    leasedJobs: number;
-  }[];
+  killMoments: KillMoment[];
   restarts: number;
   storms: number;
   platform: { calls: number; callsPerCallback: number; counters: Record<string, Record<string, number>> };
@@ -163,96 +139,6 @@ export interface ChaosResult {
   durationsMs: { load: number; drain: number; total: number };
   violations: Violation[];
   violationCount: number;
-}
-
-/** Rates r_k so that, drawn in order with the first hit winning, each rule fires with its target share. */
-function sequentialRates(targets: number[]): number[] {
-  let used = 0;
-  return targets.map((t) => {
-    const r = t / (1 - used);
-    used += t;
-    return Math.min(1, r);
-  });
-}
-
-export function baseFaults(createRate: number, readRate: number): FaultRule[] {
-  const createTargets: { kind: FaultRule['kind']; status?: number; share: number }[] = [
-    // 5xx, split over the statuses that mean different things to the client.
-    { kind: 'error', status: 500, share: createRate / 4 },
-    { kind: 'error', status: 502, share: createRate / 4 },
-    { kind: 'error', status: 503, share: createRate / 4 },
-    { kind: 'error', status: 504, share: createRate / 4 },
-    { kind: 'reset', share: createRate },
-    { kind: 'commitNoAnswer', share: createRate },
-  ];
-  const rates = sequentialRates(createTargets.map((t) => t.share));
-  const faults: FaultRule[] = createTargets.map((t, i) => ({
-    endpoint: 'createCallback',
-    kind: t.kind,
-    rate: rates[i]!,
-    ...(t.status === undefined ? {} : { status: t.status }),
-  }));
-  for (const endpoint of ['getCallback', 'conversationDetails', 'queueObservations']) {
-    const [r1, r2] = sequentialRates([readRate, readRate / 2]);
-    faults.push({ endpoint, kind: 'error', status: endpoint === 'getCallback' ? 503 : 502, rate: r1! });
-    faults.push({ endpoint, kind: 'reset', rate: r2! });
-  }
-  return faults;
-}
-
-function planWorkload(o: ChaosOptions, random: () => number, customers: Customer[]) {
-  const duplicates = Math.round(o.requests * o.duplicateShare);
-  const uniques = o.requests - duplicates;
-  const concurrent = Math.round(duplicates * o.concurrentShare);
-  const later = duplicates - concurrent;
-  const planned: Planned[] = [];
-  for (let i = 0; i < uniques; i++) {
-    const roll = random();
-    const kind: Kind =
-      roll < o.carrierRejectShare
-        ? 'carrier'
-        : roll < o.carrierRejectShare + o.refusedShare
-          ? 'refused'
-          : 'normal';
-    const customer = pick(random, customers);
-    const callbackId = `chaos-${o.seed}-${String(i).padStart(5, '0')}`;
-    const leadMs = randomInt(random, o.leadMs.min, o.leadMs.max);
-    const queueId = kind === 'refused' ? BILLING_QUEUE_ID : SUPPORT_QUEUE_ID;
-    const from = kind === 'carrier' ? UNPROVISIONED_DID : kind === 'refused' ? BILLING_DID : SUPPORT_DID;
-    planned.push({
-      callbackId,
-      kind,
-      body: null,
-      scheduledAt: 0,
-      // Scheduled relative to the first send, so only retries (not the pacing) can make it late.
-      make: (now) => {
-        const scheduledAt = now + leadMs;
-        const body = JSON.stringify({
-          callbackId,
-          callbackNumber: customer.number,
-          callbackFrom: from,
-          callbackTo: from,
-          scheduledTime: new Date(scheduledAt).toISOString(),
-          routingData: { queueId, wrapUpCode: 'PROGRAMMATIC_CALLBACK' },
-          mediaType: 'voice',
-          customerData: { externalId: customer.externalId, firstName: 'Chaos', lastName: `Case ${i}` },
-        });
-        return { body, scheduledAt };
-      },
-    });
-  }
-
-  // Originals in order; concurrent duplicates ride along with their original; later duplicates
-  // go to a random place after it.
-  const events: SendEvent[] = planned.map((p) => ({ planned: p, copies: 1, laterDuplicate: false }));
-  for (let i = 0; i < concurrent; i++) events[Math.floor(random() * events.length)]!.copies++;
-  for (let i = 0; i < later; i++) {
-    const from = Math.floor(random() * events.length);
-    const original = events[from]!;
-    const to = randomInt(random, from + 1, events.length);
-    events.splice(to, 0, { planned: original.planned, copies: 1, laterDuplicate: true });
-  }
-  return { planned, events, duplicates, concurrent, later };
 }
 
 export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<ChaosResult> {
@@ -267,7 +153,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   });
   const { sim } = cluster;
   const violations: Violation[] = [];
-  let kills = 0;
+  const killMoments: KillMoment[] = [];
   let storms = 0;
   const client = new RetryingClient({
     target: () => cluster.url,
@@ -276,47 +162,32 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   });
   const watcher = new FinalStateWatcher(() => cluster.dbPath, TENANT);
   try {
-    // The simulated org: plenty of agents, short calls, a mix of endings; Billing refuses every create.
-    sim.control.setAgentCount(SUPPORT_QUEUE_ID, 500);
-    sim.control.setQueueCapacity(BILLING_QUEUE_ID, { maxWaiting: 0, mode: 'refuse' });
-    sim.control.setTimings({ offerSeconds: 1, busySeconds: 1, carrierRejectSeconds: 1 });
-    sim.control.setDefaultRule({
-      outcome: 'random',
-      weights: { answer: 6, noAnswer: 2, busy: 1 },
-      ringSeconds: 2,
-      talkSeconds: 3,
-    });
     const faults = baseFaults(o.createFaultRate, o.readFaultRate);
-    sim.control.setFaults(faults);
-
+    setUpPlatform(sim, faults);
     await cluster.startServe();
     watcher.start();
     log(`chaos: serve up at ${cluster.url}; ledger ${cluster.dbPath}`);
 
-    const plan = planWorkload(o, random, cluster.customers);
-    const answers = new Map<string, Answer[]>();
-
-    const killMoments: ChaosResult['killMoments'] = [];
+    const plan = planWorkload({ ...o, prefix: `chaos-${o.seed}` }, random, cluster.customers);
+    const progress: LoadProgress = { answered: 0 };
     let loadDone = false;
-    let answered = 0;
-    const stopChaos = new AbortController();
+    const stopStorms = new AbortController();
 
     // Killer: SIGKILL at a random moment of each serve's life, restart on the same file at once.
     const killer = (async () => {
-      while (kills < o.kills) {
+      while (killMoments.length < o.kills) {
         await delay(randomInt(random, o.uptimeMs.min, o.uptimeMs.max));
         await cluster.kill();
-        kills++;
         // What the kill interrupted, as the file shows it.
         const at = ledgerSnapshot(cluster.dbPath, TENANT);
         killMoments.push({
-          answered,
+          answered: progress.answered,
           byStatus: at.byStatus,
           createsInFlight: at.inFlight,
           leasedJobs: at.leasedJobs,
         });
         log(
-          `chaos: SIGKILL ${kills}/${o.kills} (${loadDone ? 'engine draining' : `${answered} of ${o.requests} requests answered`}; ledger ${JSON.stringify(at.byStatus)}, ${at.inFlight} creates in flight, ${at.leasedJobs} jobs leased)`,
+          `chaos: SIGKILL ${killMoments.length}/${o.kills} (${loadDone ? 'engine draining' : `${progress.answered} of ${o.requests} requests answered`}; ledger ${JSON.stringify(at.byStatus)}, ${at.inFlight} creates in flight, ${at.leasedJobs} jobs leased)`,
         );
         await cluster.startServe();
       }
@@ -324,9 +195,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
 
     // 429 storms on every platform endpoint, on top of the steady faults.
     const stormer = (async () => {
-      while (!stopChaos.signal.aborted) {
-        await delay(randomInt(random, o.storms.everyMs.min, o.storms.everyMs.max), stopChaos.signal);
-        if (stopChaos.signal.aborted) break;
+      while (!stopStorms.signal.aborted) {
+        await delay(randomInt(random, o.storms.everyMs.min, o.storms.everyMs.max), stopStorms.signal);
+        if (stopStorms.signal.aborted) break;
         sim.control.setFaults([
           {
             endpoint: '*',
@@ -344,47 +215,16 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     })();
 
     const loadStarted = Date.now();
-    const sends: Promise<void>[] = [];
-    // Open loop at ratePerSecond, but never more than maxInFlight requests outstanding: while the
-    // serve is down the clients queue up instead of piling retries onto its restart.
-    let inFlight = 0;
-    let slotFreed: () => void = () => {};
-    let nextAt = Date.now();
-    for (const e of plan.events) {
-      while (inFlight + e.copies > o.maxInFlight) {
-        await new Promise<void>((resolve) => {
-          slotFreed = resolve;
-        });
-      }
-      const wait = nextAt - Date.now();
-      if (wait > 0) await delay(wait);
-      nextAt = Math.max(nextAt, Date.now() - 1_000) + (1_000 / o.ratePerSecond) * e.copies;
-      if (e.planned.body === null) {
-        const made = e.planned.make(Date.now());
-        e.planned.body = made.body;
-        e.planned.scheduledAt = made.scheduledAt;
-      }
-      const body = e.planned.body;
-      for (let c = 0; c < e.copies; c++) {
-        inFlight++;
-        sends.push(
-          client.post(CALLBACKS_PATH, body).then((a) => {
-            answered++;
-            inFlight--;
-            slotFreed();
-            const list = answers.get(e.planned.callbackId);
-            if (list) list.push(a);
-            else answers.set(e.planned.callbackId, [a]);
-          }),
-        );
-      }
-    }
-    await Promise.all(sends);
+    const answers = await sendWorkload(plan, client, {
+      ratePerSecond: o.ratePerSecond,
+      maxInFlight: o.maxInFlight,
+      progress,
+    });
     loadDone = true;
     const loadMs = Date.now() - loadStarted;
-    log(`chaos: all ${o.requests} requests answered in ${loadMs} ms; ${kills} kills so far`);
+    log(`chaos: all ${o.requests} requests answered in ${loadMs} ms; ${killMoments.length} kills so far`);
     await killer;
-    stopChaos.abort();
+    stopStorms.abort();
     await stormer;
     sim.control.setFaults(faults);
 
@@ -412,95 +252,35 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     watcher.stop();
     watcher.sample();
 
-    // Client-side findings.
-    const otherAnswers: Record<string, number> = {};
-    let created = 0;
-    let replayed = 0;
-    let connectionErrors = 0;
-    let unavailable = 0;
-    let serverErrors = 0;
-    let unanswered = 0;
-    const latencies: number[] = [];
-    const answered201: string[] = [];
-    for (const [id, list] of answers) {
-      let originals = 0;
-      for (const a of list) {
-        connectionErrors += a.connectionErrors;
-        unavailable += a.unavailable;
-        serverErrors += a.serverErrors.length;
-        latencies.push(a.elapsedMs);
-        for (const s of a.serverErrors) {
-          violations.push({ kind: 'server-error', callbackId: id, detail: `answered ${s}` });
-        }
-        if (a.status === 201) {
-          if (a.replayed) replayed++;
-          else {
-            created++;
-            originals++;
-          }
-          const body = a.body as { callbackId?: unknown } | undefined;
-          if (body?.callbackId !== id) {
-            violations.push({
-              kind: 'bad-answer',
-              callbackId: id,
-              detail: '201 without the callback resource',
-            });
-          }
-        } else if (a.status === 0) {
-          unanswered++;
-          violations.push({
-            kind: 'unanswered',
-            callbackId: id,
-            detail: `no answer in ${o.requestDeadlineMs} ms`,
-          });
-        } else {
-          tally(otherAnswers, String(a.status));
-          const p = a.body as { errors?: { code?: string }[] } | undefined;
-          violations.push({
-            kind: 'refused',
-            callbackId: id,
-            detail: `a valid request answered ${a.status} ${p?.errors?.map((e) => e.code).join(',') ?? ''}`,
-          });
-        }
-      }
-      if (list.some((a) => a.status === 201)) answered201.push(id);
-      if (originals > 1) {
-        violations.push({
-          kind: 'double-original',
-          callbackId: id,
-          detail: `${originals} answers were 201 without Idempotent-Replayed`,
-        });
-      }
-    }
+    const answered = summarizeAnswers(answers, o.requestDeadlineMs);
+    violations.push(...answered.violations);
     for (const exit of cluster.unexpectedExits) {
       violations.push({
         kind: 'crash',
         detail: `serve generation ${exit.generation} exited on its own (code ${exit.code}, signal ${exit.signal})`,
       });
     }
-
     const audit = auditLedger({
       dbPath: cluster.dbPath,
       tenant: TENANT,
-      sim,
-      answered201,
+      platform: sim.control.conversations(),
+      answered201: answered.answered201,
       firstFinal: watcher.firstFinal,
       requireDrained: true,
     });
     violations.push(...audit.violations);
 
-    const counters = sim.control.counters();
     const calls = sim.control.requestCount();
     const ledgerCount = audit.counts.ledgerCallbacks;
-    const moreThanOne = audit.violations.filter((v) => v.kind === 'duplicate').length;
     const ok = violations.length === 0;
-    const verdict = ok
-      ? `PASS: ${ledgerCount} callbacks through ${kills} SIGKILLs and ${storms} 429 storms — none lost, none duplicated, no final state changed`
-      : `FAIL: ${violations.length} violation(s) — ${describeViolations(violations, 2).join(' | ')}`;
+    const kills = killMoments.length;
+    const { answered201: _ids, violations: _v, ...answerCounts } = answered;
     const result: ChaosResult = {
       name: 'chaos',
       ok,
-      verdict,
+      verdict: ok
+        ? `PASS: ${ledgerCount} callbacks through ${kills} SIGKILLs and ${storms} 429 storms — none lost, none duplicated, no final state changed`
+        : `FAIL: ${violations.length} violation(s) — ${describeViolations(violations, 2).join(' | ')}`,
       seed: o.seed,
       params: {
         requests: o.requests,
@@ -510,6 +290,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         uptimeMs: o.uptimeMs,
         ratePerSecond: o.ratePerSecond,
         maxInFlight: o.maxInFlight,
+        leadMs: o.leadMs,
         createFaultRate: o.createFaultRate,
         readFaultRate: o.readFaultRate,
         storms: o.storms,
@@ -520,29 +301,22 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         duplicates: plan.duplicates,
         concurrentDuplicates: plan.concurrent,
         laterDuplicates: plan.later,
-        created201: created,
-        replayed201: replayed,
-        otherAnswers,
-        connectionErrorsRetried: connectionErrors,
-        unavailable503Retried: unavailable,
-        serverErrors,
-        unanswered,
-        latencyMs: {
-          p50: percentile(latencies, 50),
-          p99: percentile(latencies, 99),
-          max: Math.max(0, ...latencies),
-        },
+        ...answerCounts,
       },
       kills,
       killMoments,
       restarts: cluster.serveGeneration - 1,
       storms,
-      platform: { calls, callsPerCallback: round(calls / Math.max(1, ledgerCount)), counters },
+      platform: {
+        calls,
+        callsPerCallback: round(calls / Math.max(1, ledgerCount)),
+        counters: sim.control.counters(),
+      },
       ledger: audit.counts,
       perCallbackId: {
         exactlyOne: audit.counts.withOnePlatformCallback,
         noneWithFinalReason: audit.counts.withNoPlatformCallback,
-        moreThanOne,
+        moreThanOne: audit.violations.filter((v) => v.kind === 'duplicate').length,
       },
       durationsMs: { load: loadMs, drain: drainMs, total: Date.now() - startedAt },
       violations: violations.slice(0, 200),
@@ -560,10 +334,11 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
 export function formatChaos(r: ChaosResult): string[] {
   const q = r.requests;
   const creates = r.platform.counters['createCallback'] ?? {};
+  const sum = (f: (k: KillMoment) => number) => r.killMoments.reduce((s, k) => s + f(k), 0);
   return [
     `chaos: ${q.sent} requests (${q.callbackIds} callbackIds, ${q.duplicates} duplicates: ${q.concurrentDuplicates} concurrent, ${q.laterDuplicates} later); ${r.kills} SIGKILLs + restarts; ${r.storms} 429 storms`,
     `  API: ${q.created201} created + ${q.replayed201} replayed 201s, other ${JSON.stringify(q.otherAnswers)}, ${q.serverErrors} 5xx, ${q.unanswered} unanswered; clients retried ${q.connectionErrorsRetried} connection errors and ${q.unavailable503Retried} 503s; request p50 ${q.latencyMs.p50} ms, p99 ${q.latencyMs.p99} ms (retries included)`,
-    `  at the kills: ${r.killMoments.reduce((s, k) => s + k.createsInFlight, 0)} creates in flight and ${r.killMoments.reduce((s, k) => s + k.leasedJobs, 0)} jobs leased in all (summed over kills)`,
+    `  the kills interrupted ${sum((k) => k.createsInFlight)} creates in flight and ${sum((k) => k.leasedJobs)} leased jobs (summed over kills)`,
     `  platform creates by outcome: ${JSON.stringify(creates)}; ${r.platform.calls} platform calls in all (${r.platform.callsPerCallback} per callback)`,
     `  ledger: ${r.ledger.ledgerCallbacks} callbacks ${JSON.stringify(r.ledger.byStatus)}, ${r.ledger.historyRows} history rows; platform endings ${JSON.stringify(r.ledger.platformEndings)}`,
     `  platform callbacks per accepted callbackId: exactly 1: ${r.perCallbackId.exactlyOne}; 0 with a final state and reason: ${r.perCallbackId.noneWithFinalReason}; more than 1: ${r.perCallbackId.moreThanOne}`,

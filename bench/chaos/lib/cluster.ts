@@ -143,6 +143,7 @@ export class Cluster {
   private current: ServeProcess | null = null;
   private generation = 0;
   private logs: WriteStream[] = [];
+  private readonly keyIds = new Map<string, string>();
   key = '';
 
   private constructor(
@@ -218,12 +219,24 @@ export class Cluster {
   async createKey(tenant: string, scopes: string): Promise<string> {
     const { stdout } = await run(
       process.execPath,
-      [CLI, 'keys', 'create', '--tenant', tenant, '--scopes', scopes, '--config', this.configPath],
+      [CLI, 'keys', 'create', '--tenant', tenant, '--scopes', scopes, '--json', '--config', this.configPath],
       { env: this.env() },
     );
-    const key = stdout.trim();
-    if (!/^cbk_[A-Za-z0-9]{32,}$/.test(key)) throw new Error(`keys create printed no key: ${stdout}`);
-    return key;
+    const created = JSON.parse(stdout) as { id?: string; key?: string };
+    if (!created.id || !created.key || !/^cbk_[A-Za-z0-9]{32,}$/.test(created.key)) {
+      throw new Error(`keys create printed no key: ${stdout}`);
+    }
+    this.keyIds.set(created.key, created.id);
+    return created.key;
+  }
+
+  /** `callbackd keys revoke` for a key this cluster created. */
+  async revokeKey(key: string): Promise<void> {
+    const id = this.keyIds.get(key);
+    if (!id) throw new Error('revokeKey: not a key this cluster created');
+    await run(process.execPath, [CLI, 'keys', 'revoke', id, '--config', this.configPath], {
+      env: this.env(),
+    });
   }
 
   /** Points later serves at another ledger file (a copy). */
@@ -300,10 +313,24 @@ export class Cluster {
     await this.signal('SIGTERM');
   }
 
-  /** Freezes the serve (SIGSTOP): its ledger file stops changing mid-run, as a disk snapshot would. */
-  freeze(): void {
-    if (!this.current) throw new Error('no serve to freeze');
+  /**
+   * Freezes the serve (SIGSTOP) and waits until the kernel reports it stopped, so its ledger file
+   * no longer changes mid-run, as a disk snapshot would see it.
+   */
+  async freeze(): Promise<void> {
+    const pid = this.pid;
+    if (pid === null || !this.current) throw new Error('no serve to freeze');
     this.current.child.kill('SIGSTOP');
+    await waitFor(
+      `serve ${pid} stopped`,
+      async () => {
+        const { readFile } = await import('node:fs/promises');
+        const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+        // Field 3, after the parenthesised command name: T = stopped by a signal.
+        return /\) T /.test(stat);
+      },
+      { timeoutMs: 5_000, intervalMs: 5 },
+    );
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {

@@ -15,7 +15,6 @@
  * - final state changed: a final state seen during the run (by a watcher) differs from the end.
  */
 import Database from 'better-sqlite3';
-import type { Simulator } from '../../../src/simulator/index.js';
 import { tally } from './util.js';
 
 export const FINAL = new Set(['completed', 'expired', 'rejected', 'cancelled']);
@@ -55,6 +54,7 @@ export interface Violation {
     | 'unanswered'
     | 'refused'
     | 'bad-answer'
+    | 'copy-mismatch'
     | 'latency';
   callbackId?: string;
   detail: string;
@@ -164,10 +164,21 @@ export class FinalStateWatcher {
   }
 }
 
+/** What the audit needs of a platform callback (the simulator's view of a conversation). */
+export interface PlatformCallback {
+  id: string;
+  phase: string;
+  /** null while it is live. */
+  endReason: string | null;
+  /** The create body's data: callbackId, callbackdTenant, ... */
+  data: Record<string, string>;
+}
+
 export interface AuditInput {
   dbPath: string;
   tenant: string;
-  sim: Simulator;
+  /** Every platform callback (sim.control.conversations()). */
+  platform: readonly PlatformCallback[];
   /** callbackIds that got at least one 201 from the API. */
   answered201: Iterable<string>;
   /** From a FinalStateWatcher. */
@@ -220,9 +231,9 @@ export function auditLedger(input: AuditInput): AuditResult {
     else historyByPk.set(h.callback_pk, [h.status]);
   }
 
-  const conversations = input.sim.control
-    .conversations()
-    .filter((c) => (c.data['callbackdTenant'] ?? input.tenant) === input.tenant);
+  const conversations = input.platform.filter(
+    (c) => (c.data['callbackdTenant'] ?? input.tenant) === input.tenant,
+  );
   const platformById = new Map<string, typeof conversations>();
   const platformEndings: Record<string, number> = {};
   for (const c of conversations) {
