@@ -2,6 +2,7 @@
  * The embedded default configuration (DESIGN.md §6's demo), so a built dist runs without
  * config/default.yaml. Keep the two equal; test/config checks they are.
  */
+import { DEFAULT_CRM_STATUS } from '../domain/lifecycle.js';
 import type { CallbackdConfigInput } from './schema.js';
 
 export const SUPPORT_QUEUE_ID = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
@@ -67,14 +68,7 @@ export function defaultConfigInput(): CallbackdConfigInput {
       ],
     },
     crm: {
-      statusMap: {
-        accepted: 'Callback Requested',
-        pending: 'Scheduled',
-        completed: 'Completed',
-        expired: 'Missed',
-        rejected: 'Failed',
-        cancelled: 'Cancelled',
-      },
+      statusMap: { ...DEFAULT_CRM_STATUS },
     },
     tracking: { pollIntervalMs: 5000, sweepIntervalMs: 60000, recentWindowMs: 300000 },
     intake: { requestsPerMinutePerKey: 600 },
