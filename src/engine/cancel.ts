@@ -15,8 +15,8 @@ import { GenesysAuthError } from '../genesys/auth.js';
 import { ATTR } from '../genesys/mapping.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
-import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
-import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
+import type { Job, Store } from '../ledger/port.js';
+import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
 
 export interface CancelOptions {
@@ -143,12 +143,6 @@ export async function cancelCallback(
   if (!last) return notFound(callbackId);
   if (last.status === 'cancelled') return { ok: true, callback: last, changed: false };
   return notModifiable(last, 'cancelled');
-}
-
-async function reread(store: Store, rec: CallbackRecord): Promise<CallbackWithHistory> {
-  const row = await store.getByPk(rec.pk);
-  if (!row) throw new Error(`callback pk ${rec.pk} vanished from the ledger`);
-  return row;
 }
 
 export interface CancelFollowupOptions {

@@ -4,7 +4,7 @@
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import type { CallbackStatus, Violation } from '../domain/types.js';
-import type { CallbackWithHistory } from '../ledger/port.js';
+import type { CallbackRecord, CallbackWithHistory, Store } from '../ledger/port.js';
 
 export type EditOutcome =
   | {
@@ -75,4 +75,11 @@ export function platformUnavailable(action: string, detail: string): EditOutcome
 
 export function isStatus(callback: { status: CallbackStatus }, ...statuses: CallbackStatus[]): boolean {
   return statuses.includes(callback.status);
+}
+
+/** The row as it stands after an edit, with its history (what the API answers with). */
+export async function reread(store: Store, rec: CallbackRecord): Promise<CallbackWithHistory> {
+  const row = await store.getByPk(rec.pk);
+  if (!row) throw new Error(`callback pk ${rec.pk} vanished from the ledger`);
+  return row;
 }

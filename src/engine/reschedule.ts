@@ -14,9 +14,9 @@ import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
 import { GenesysAuthError } from '../genesys/auth.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
-import type { CallbackRecord, CallbackWithHistory, Job, Store } from '../ledger/port.js';
+import type { CallbackWithHistory, Job, Store } from '../ledger/port.js';
 import { ROUTED_TO_OVERFLOW } from './capacity.js';
-import { type EditOutcome, notFound, notModifiable, platformUnavailable } from './edit-result.js';
+import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
 import {
   TrustedLookupUnavailableError,
@@ -162,12 +162,6 @@ function describeChange(before: CallbackSpec, after: CallbackSpec): string {
     parts.push(`customer time zone ${before.timeZone ?? '(none)'} → ${after.timeZone ?? '(none)'}`);
   }
   return `rescheduled: ${parts.join('; ')}`;
-}
-
-async function reread(store: Store, rec: CallbackRecord): Promise<CallbackWithHistory> {
-  const row = await store.getByPk(rec.pk);
-  if (!row) throw new Error(`callback pk ${rec.pk} vanished from the ledger`);
-  return row;
 }
 
 export interface RescheduleFollowupOptions {
