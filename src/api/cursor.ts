@@ -2,7 +2,9 @@
  * Opaque list cursors: base64url JSON holding the last row's pk and a digest of the filter it was
  * made for, so a cursor reused with other filters is refused instead of silently skipping rows.
  */
+
 import { createHash } from 'node:crypto';
+import { ERROR_CODES } from '../domain/errors.js';
 import { ApiError } from './problem.js';
 
 function filterDigest(filter: unknown): string {
@@ -26,7 +28,7 @@ export function decodeCursor(cursor: string, filter: unknown): number {
   if (c?.v !== 1 || !Number.isSafeInteger(c.a) || typeof c.f !== 'string') {
     throw ApiError.one(
       400,
-      'INVALID_CURSOR',
+      ERROR_CODES.INVALID_CURSOR,
       'cursor',
       'The cursor is not one this API issued; pass nextCursor from the previous page unchanged.',
     );
@@ -34,7 +36,7 @@ export function decodeCursor(cursor: string, filter: unknown): number {
   if (c.f !== filterDigest(filter)) {
     throw ApiError.one(
       400,
-      'INVALID_CURSOR',
+      ERROR_CODES.INVALID_CURSOR,
       'cursor',
       'The cursor was issued for other filters; repeat the same status, queueId, from and to with it.',
     );

@@ -2,6 +2,7 @@
  * The API's own JSON body parser: strict UTF-8, bounded nesting, and no prototype-pollution keys.
  * Each refusal is a 400 with its own code, never a 5xx.
  */
+import { ERROR_CODES } from '../domain/errors.js';
 import { ApiError } from './problem.js';
 
 export const MAX_JSON_DEPTH = 32;
@@ -34,7 +35,12 @@ export function parseJsonBody(raw: Buffer): unknown {
   try {
     text = utf8.decode(raw);
   } catch {
-    throw ApiError.one(400, 'INVALID_UTF8', '', 'The body is not valid UTF-8; send UTF-8 encoded JSON.');
+    throw ApiError.one(
+      400,
+      ERROR_CODES.INVALID_UTF8,
+      '',
+      'The body is not valid UTF-8; send UTF-8 encoded JSON.',
+    );
   }
   if (text.trim() === '') {
     throw ApiError.one(400, 'INVALID_JSON', '', 'The body is empty; send a JSON object.');
@@ -42,7 +48,7 @@ export function parseJsonBody(raw: Buffer): unknown {
   if (nestingDepth(text) > MAX_JSON_DEPTH) {
     throw ApiError.one(
       400,
-      'JSON_TOO_DEEP',
+      ERROR_CODES.JSON_TOO_DEEP,
       '',
       `The JSON nests deeper than ${MAX_JSON_DEPTH} levels; send a flat callback object.`,
     );
@@ -52,7 +58,7 @@ export function parseJsonBody(raw: Buffer): unknown {
       if (FORBIDDEN_KEYS.has(key)) {
         throw ApiError.one(
           400,
-          'FORBIDDEN_KEY',
+          ERROR_CODES.FORBIDDEN_KEY,
           key,
           `The key "${key}" is not allowed anywhere in a body; remove it.`,
         );

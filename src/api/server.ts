@@ -2,6 +2,7 @@
  * The northbound HTTP API (DESIGN.md §1) on Fastify. Routes come from one table (routes.ts) that
  * also generates /openapi.json; auth, intake limits, body parsing and problem details live here.
  */
+
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -12,6 +13,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Scope, Violation } from '../domain/types.js';
 import { TrustedLookupUnavailableError } from '../engine/trusted-numbers.js';
@@ -91,7 +93,7 @@ function problemForFastifyError(err: FastifyError, bodyLimitBytes: number): ApiE
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return ApiError.one(
         415,
-        'UNSUPPORTED_MEDIA_TYPE',
+        ERROR_CODES.UNSUPPORTED_MEDIA_TYPE,
         'content-type',
         'The body must be JSON; send it with Content-Type: application/json.',
       );
@@ -100,14 +102,14 @@ function problemForFastifyError(err: FastifyError, bodyLimitBytes: number): ApiE
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return ApiError.one(
         400,
-        'INVALID_CONTENT_LENGTH',
+        ERROR_CODES.INVALID_CONTENT_LENGTH,
         'content-length',
         'Content-Length does not match the body sent.',
       );
     default:
       return ApiError.one(
         err.statusCode ?? 400,
-        'BAD_REQUEST',
+        ERROR_CODES.BAD_REQUEST,
         '',
         'The request could not be read; send JSON with Content-Type: application/json.',
       );
@@ -151,7 +153,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       );
       problem = ApiError.one(
         503,
-        'PLATFORM_UNAVAILABLE',
+        ERROR_CODES.PLATFORM_UNAVAILABLE,
         '',
         'Genesys Cloud did not confirm the change, so nothing was changed; repeat the request later (it is safe to repeat).',
         { 'retry-after': '5' },
@@ -170,7 +172,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       req.log.error({ err, route: req.routeOptions.url }, 'unexpected error');
       problem = ApiError.one(
         500,
-        'INTERNAL',
+        ERROR_CODES.INTERNAL,
         '',
         'callbackd failed to answer; retry the same request (it is safe to repeat).',
       );

@@ -70,6 +70,18 @@ export const ERROR_CODES = {
   INVALID_STATE: 'INVALID_STATE',
   RATE_LIMITED: 'RATE_LIMITED',
   LEDGER_UNAVAILABLE: 'LEDGER_UNAVAILABLE',
+  INVALID_UTF8: 'INVALID_UTF8',
+  JSON_TOO_DEEP: 'JSON_TOO_DEEP',
+  FORBIDDEN_KEY: 'FORBIDDEN_KEY',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  INVALID_CURSOR: 'INVALID_CURSOR',
+  INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
+  BAD_REQUEST: 'BAD_REQUEST',
+  INTERNAL: 'INTERNAL',
+  /** The platform did not confirm a cancel or reschedule; nothing changed, the request may be repeated (503). */
+  PLATFORM_UNAVAILABLE: 'PLATFORM_UNAVAILABLE',
+  /** The customer record source (file or CRM URL) could not answer (503). */
+  TRUSTED_LOOKUP_UNAVAILABLE: 'TRUSTED_LOOKUP_UNAVAILABLE',
 
   // --- status reasons (statusReason.code on rejected / expired / cancelled callbacks) ----------
   QUEUE_FULL: 'QUEUE_FULL',
@@ -78,6 +90,10 @@ export const ERROR_CODES = {
   NO_ANSWER: 'NO_ANSWER',
   CANCELLED_BY_USER: 'CANCELLED_BY_USER',
   DISCONNECTED_ON_PLATFORM: 'DISCONNECTED_ON_PLATFORM',
+
+  // --- history reasons on a same-status or routing change ---------------------------------------
+  ROUTED_TO_OVERFLOW: 'ROUTED_TO_OVERFLOW',
+  RESCHEDULED: 'RESCHEDULED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -128,10 +144,22 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   INVALID_STATE: 'The callback status does not allow this operation.',
   RATE_LIMITED: 'The API key exceeded its intake rate.',
   LEDGER_UNAVAILABLE: 'The ledger cannot be reached; retry later.',
+  INVALID_UTF8: 'The body is not valid UTF-8.',
+  JSON_TOO_DEEP: 'The JSON body nests deeper than allowed.',
+  FORBIDDEN_KEY: 'The JSON body holds a prototype-pollution key (__proto__, constructor, prototype).',
+  UNSUPPORTED_MEDIA_TYPE: 'The body is not application/json.',
+  INVALID_CURSOR: 'The list cursor is malformed or belongs to other filters.',
+  INVALID_CONTENT_LENGTH: 'The Content-Length header is malformed or does not match the body.',
+  BAD_REQUEST: 'The request is malformed.',
+  INTERNAL: 'An unexpected server error; it was logged.',
+  PLATFORM_UNAVAILABLE: 'Genesys Cloud did not confirm the change; nothing changed, repeat the request.',
+  TRUSTED_LOOKUP_UNAVAILABLE: 'The customer record source could not be reached; retry later.',
   QUEUE_FULL: 'The queue (and its overflow) had no capacity.',
   PLATFORM_REJECTED: 'The platform refused the callback.',
   RETRIES_EXHAUSTED: 'Every allowed attempt was refused for capacity.',
   NO_ANSWER: 'The timeout passed without answer or DTMF verification.',
   CANCELLED_BY_USER: 'Cancelled through the API.',
   DISCONNECTED_ON_PLATFORM: 'The callback was disconnected on the platform without reaching the customer.',
+  ROUTED_TO_OVERFLOW: 'The queue was full; the callback went to its overflow queue.',
+  RESCHEDULED: 'The scheduled time or number was changed.',
 };

@@ -23,7 +23,7 @@ export type PreflightDecision =
   | { action: 'defer'; runAt: EpochMs; reason: Reason };
 
 /** Status reason for a callback sent to the overflow queue. */
-export const ROUTED_TO_OVERFLOW = 'ROUTED_TO_OVERFLOW';
+export const ROUTED_TO_OVERFLOW = ERROR_CODES.ROUTED_TO_OVERFLOW;
 
 export interface CapacityOptions {
   genesys: Pick<GenesysPort, 'queueObservations'>;

@@ -22,7 +22,7 @@ export type EditOutcome =
     };
 
 /** The platform did not confirm a cancel or reschedule; the edit was not made and may be repeated. */
-export const PLATFORM_UNAVAILABLE = 'PLATFORM_UNAVAILABLE';
+export const PLATFORM_UNAVAILABLE = ERROR_CODES.PLATFORM_UNAVAILABLE;
 
 export function notFound(callbackId: string): EditOutcome {
   return {

@@ -9,6 +9,7 @@
  * - pending: the platform callback is patched first, then the ledger. If the platform does not
  *   confirm, nothing changes in the ledger and the caller gets 503 (repeat the PATCH).
  */
+import { ERROR_CODES } from '../domain/errors.js';
 import type { QueuePolicy } from '../domain/policy.js';
 import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
@@ -25,7 +26,7 @@ import {
 } from './trusted-numbers.js';
 
 /** History reason code of a reschedule or number change. */
-export const RESCHEDULED = 'RESCHEDULED';
+export const RESCHEDULED = ERROR_CODES.RESCHEDULED;
 
 export interface RescheduleContext {
   /** The policy of a configured queue (the same lookup validation uses). */

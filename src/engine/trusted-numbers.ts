@@ -19,7 +19,7 @@ export interface TrustedNumberLookup {
 }
 
 /** Code for the API to answer 503 with: the lookup could not be made, retrying may work. */
-export const TRUSTED_LOOKUP_UNAVAILABLE = 'TRUSTED_LOOKUP_UNAVAILABLE';
+export const TRUSTED_LOOKUP_UNAVAILABLE = ERROR_CODES.TRUSTED_LOOKUP_UNAVAILABLE;
 
 export class TrustedLookupUnavailableError extends Error {
   readonly code = TRUSTED_LOOKUP_UNAVAILABLE;
