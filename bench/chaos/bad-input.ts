@@ -39,14 +39,14 @@ export const BAD_INPUT_FULL: BadInputOptions = {
   concurrency: 16,
   probes: 60,
   maxSlowdown: 3,
-  rawTimeoutMs: 3_000,
+  rawTimeoutMs: 2_000,
   resultsName: 'bad-input',
 };
 
 export const BAD_INPUT_SHORT: BadInputOptions = {
   ...BAD_INPUT_FULL,
   count: 1_000,
-  probes: 30,
+  probes: 20,
   resultsName: undefined,
 };
 
@@ -839,13 +839,17 @@ export async function runBadInput(options: Partial<BadInputOptions> = {}): Promi
   const agent = new Agent({ connections: o.concurrency * 2, keepAliveTimeout: 2_000 });
   const violations: Violation[] = [];
   try {
+    const [viewOnly, otherTenant, revoked] = await cluster.createKeysDirect([
+      { tenant: TENANT, scopes: 'routing:callback:view' },
+      { tenant: 't2', scopes: SCOPES },
+      { tenant: TENANT, scopes: SCOPES, revoked: true },
+    ]);
     const keys: Keys = {
       all: cluster.key,
-      viewOnly: await cluster.createKey(TENANT, 'routing:callback:view'),
-      otherTenant: await cluster.createKey('t2', SCOPES),
-      revoked: await cluster.createKey(TENANT, SCOPES),
+      viewOnly: viewOnly!,
+      otherTenant: otherTenant!,
+      revoked: revoked!,
     };
-    await cluster.revokeKey(keys.revoked);
     const base = await cluster.startServe();
     const customer = cluster.customers[0]!;
 

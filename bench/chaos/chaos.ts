@@ -21,9 +21,10 @@ import {
   ledgerSnapshot,
   type Violation,
 } from './lib/ledger-check.js';
-import { delay, randomInt, round, seededRandom, writeResults } from './lib/util.js';
+import { delay, percentile, randomInt, round, seededRandom, writeResults } from './lib/util.js';
 import {
-  type AnswerSummary,
+  type AnswerCounts,
+  answerCounts,
   baseFaults,
   type LoadProgress,
   planWorkload,
@@ -96,10 +97,10 @@ export const CHAOS_SHORT: ChaosOptions = {
   ...CHAOS_FULL,
   requests: 200,
   kills: 3,
-  uptimeMs: { min: 500, max: 1_500 },
+  uptimeMs: { min: 1_000, max: 2_000 },
   ratePerSecond: 40,
   maxInFlight: 32,
-  leadMs: { min: 8_000, max: 11_000 },
+  leadMs: { min: 12_000, max: 16_000 },
   storms: { ...CHAOS_FULL.storms, everyMs: { min: 1_500, max: 3_000 }, lengthMs: 800 },
   drainTimeoutMs: 60_000,
   requestDeadlineMs: 30_000,
@@ -127,11 +128,13 @@ export interface ChaosResult {
     duplicates: number;
     concurrentDuplicates: number;
     laterDuplicates: number;
-  } & Omit<AnswerSummary, 'answered201' | 'violations'>;
+  } & AnswerCounts;
   kills: number;
   /** The ledger right after each SIGKILL: what the kill interrupted. */
   killMoments: KillMoment[];
   restarts: number;
+  /** Spawn to listening, per serve start: how long each restart left the API down. */
+  restartMs: { p50: number; max: number };
   storms: number;
   platform: { calls: number; callsPerCallback: number; counters: Record<string, Record<string, number>> };
   ledger: AuditCounts;
@@ -265,6 +268,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       tenant: TENANT,
       platform: sim.control.conversations(),
       answered201: answered.answered201,
+      neverAccepted: answered.neverAccepted,
       firstFinal: watcher.firstFinal,
       requireDrained: true,
     });
@@ -274,7 +278,6 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const ledgerCount = audit.counts.ledgerCallbacks;
     const ok = violations.length === 0;
     const kills = killMoments.length;
-    const { answered201: _ids, violations: _v, ...answerCounts } = answered;
     const result: ChaosResult = {
       name: 'chaos',
       ok,
@@ -301,11 +304,15 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         duplicates: plan.duplicates,
         concurrentDuplicates: plan.concurrent,
         laterDuplicates: plan.later,
-        ...answerCounts,
+        ...answerCounts(answered),
       },
       kills,
       killMoments,
       restarts: cluster.serveGeneration - 1,
+      restartMs: {
+        p50: percentile(cluster.startupsMs, 50),
+        max: Math.max(...cluster.startupsMs),
+      },
       storms,
       platform: {
         calls,
@@ -337,7 +344,8 @@ export function formatChaos(r: ChaosResult): string[] {
   const sum = (f: (k: KillMoment) => number) => r.killMoments.reduce((s, k) => s + f(k), 0);
   return [
     `chaos: ${q.sent} requests (${q.callbackIds} callbackIds, ${q.duplicates} duplicates: ${q.concurrentDuplicates} concurrent, ${q.laterDuplicates} later); ${r.kills} SIGKILLs + restarts; ${r.storms} 429 storms`,
-    `  API: ${q.created201} created + ${q.replayed201} replayed 201s, other ${JSON.stringify(q.otherAnswers)}, ${q.serverErrors} 5xx, ${q.unanswered} unanswered; clients retried ${q.connectionErrorsRetried} connection errors and ${q.unavailable503Retried} 503s; request p50 ${q.latencyMs.p50} ms, p99 ${q.latencyMs.p99} ms (retries included)`,
+    `  API: ${q.created201} created + ${q.replayed201} replayed 201s, ${q.lateRefusals} refused as late after waiting out restarts, other ${JSON.stringify(q.otherAnswers)}, ${q.serverErrors} 5xx, ${q.unanswered} unanswered; clients retried ${q.connectionErrorsRetried} connection errors and ${q.unavailable503Retried} 503s; request p50 ${q.latencyMs.p50} ms, p99 ${q.latencyMs.p99} ms (retries included)`,
+    `  restarts: ${r.restarts}, each down for the start-up (spawn → listening) p50 ${r.restartMs.p50} ms, max ${r.restartMs.max} ms`,
     `  the kills interrupted ${sum((k) => k.createsInFlight)} creates in flight and ${sum((k) => k.leasedJobs)} leased jobs (summed over kills)`,
     `  platform creates by outcome: ${JSON.stringify(creates)}; ${r.platform.calls} platform calls in all (${r.platform.callsPerCallback} per callback)`,
     `  ledger: ${r.ledger.ledgerCallbacks} callbacks ${JSON.stringify(r.ledger.byStatus)}, ${r.ledger.historyRows} history rows; platform endings ${JSON.stringify(r.ledger.platformEndings)}`,

@@ -26,7 +26,8 @@ import {
 } from './lib/ledger-check.js';
 import { round, seededRandom, writeResults } from './lib/util.js';
 import {
-  type AnswerSummary,
+  type AnswerCounts,
+  answerCounts,
   baseFaults,
   type LoadProgress,
   planWorkload,
@@ -89,7 +90,7 @@ export const RESTART_SHORT: RestartOptions = {
   ...RESTART_FULL,
   requests: 80,
   copies: ['files'],
-  leadMs: { min: 6_000, max: 9_000 },
+  leadMs: { min: 10_000, max: 14_000 },
   drainTimeoutMs: 45_000,
   requestDeadlineMs: 30_000,
   customers: 20,
@@ -116,7 +117,7 @@ export interface RestartResult {
   seed: number;
   params: Record<string, unknown>;
   copies: CopyMoment[];
-  requests: { sent: number; callbackIds: number } & Omit<AnswerSummary, 'answered201' | 'violations'>;
+  requests: { sent: number; callbackIds: number } & AnswerCounts;
   ledger: AuditCounts;
   perCallbackId: { exactlyOne: number; noneWithFinalReason: number; moreThanOne: number };
   platform: { calls: number; counters: Record<string, Record<string, number>> };
@@ -266,13 +267,13 @@ export async function runRestart(options: Partial<RestartOptions> = {}): Promise
       tenant: TENANT,
       platform: sim.control.conversations(),
       answered201: answered.answered201,
+      neverAccepted: answered.neverAccepted,
       firstFinal: watcher.firstFinal,
       requireDrained: true,
     });
     violations.push(...audit.violations);
 
     const ok = violations.length === 0;
-    const { answered201: _ids, violations: _v, ...answerCounts } = answered;
     const result: RestartResult = {
       name: 'restart',
       ok,
@@ -288,7 +289,7 @@ export async function runRestart(options: Partial<RestartOptions> = {}): Promise
         readFaultRate: o.readFaultRate,
       },
       copies,
-      requests: { sent: o.requests, callbackIds: plan.planned.length, ...answerCounts },
+      requests: { sent: o.requests, callbackIds: plan.planned.length, ...answerCounts(answered) },
       ledger: audit.counts,
       perCallbackId: {
         exactlyOne: audit.counts.withOnePlatformCallback,
@@ -316,7 +317,7 @@ export function formatRestart(r: RestartResult): string[] {
       (c, i) =>
         `  copy ${i + 1} by ${c.method} (${c.copyMs} ms) at ${c.answered} answered: ${JSON.stringify(c.byStatus)}, ${c.createsInFlight} creates in flight, ${c.leasedJobs} jobs leased${c.aheadOfReaders > 0 ? `, ${c.aheadOfReaders} row(s) newer than live readers saw (an unpublished WAL commit)` : ''}`,
     ),
-    `  API: ${r.requests.created201} created + ${r.requests.replayed201} replayed 201s, ${r.requests.serverErrors} 5xx, ${r.requests.unanswered} unanswered`,
+    `  API: ${r.requests.created201} created + ${r.requests.replayed201} replayed 201s, ${r.requests.lateRefusals} refused as late, ${r.requests.serverErrors} 5xx, ${r.requests.unanswered} unanswered`,
     `  final ledger: ${r.ledger.ledgerCallbacks} callbacks ${JSON.stringify(r.ledger.byStatus)}; platform callbacks per callbackId: exactly 1: ${r.perCallbackId.exactlyOne}, 0 with a final reason: ${r.perCallbackId.noneWithFinalReason}, more than 1: ${r.perCallbackId.moreThanOne}`,
     `  took ${round(r.durationsMs.total / 1000, 1)} s (drain ${round(r.durationsMs.drain / 1000, 1)} s); seed ${r.seed}`,
     `restart verdict: ${r.verdict}`,

@@ -140,10 +140,11 @@ export class Cluster {
   /** Every serve that ended without us asking (a crash is a finding). */
   readonly unexpectedExits: ServeExit[] = [];
   readonly exits: ServeExit[] = [];
+  /** Spawn to `listening on`, per serve started (a restart's downtime, less the kill itself). */
+  readonly startupsMs: number[] = [];
   private current: ServeProcess | null = null;
   private generation = 0;
   private logs: WriteStream[] = [];
-  private readonly keyIds = new Map<string, string>();
   key = '';
 
   private constructor(
@@ -223,20 +224,37 @@ export class Cluster {
       { env: this.env() },
     );
     const created = JSON.parse(stdout) as { id?: string; key?: string };
-    if (!created.id || !created.key || !/^cbk_[A-Za-z0-9]{32,}$/.test(created.key)) {
+    if (!created.key || !/^cbk_[A-Za-z0-9]{32,}$/.test(created.key)) {
       throw new Error(`keys create printed no key: ${stdout}`);
     }
-    this.keyIds.set(created.key, created.id);
     return created.key;
   }
 
-  /** `callbackd keys revoke` for a key this cluster created. */
-  async revokeKey(key: string): Promise<void> {
-    const id = this.keyIds.get(key);
-    if (!id) throw new Error('revokeKey: not a key this cluster created');
-    await run(process.execPath, [CLI, 'keys', 'revoke', id, '--config', this.configPath], {
-      env: this.env(),
-    });
+  /**
+   * Extra keys made in this process straight on the ledger file (each CLI call costs a Node
+   * start-up); the first key of every cluster comes from the built CLI. Revoked ones are revoked.
+   */
+  async createKeysDirect(specs: { tenant: string; scopes: string; revoked?: boolean }[]): Promise<string[]> {
+    const { openStore } = await import('../../../src/ledger/index.js');
+    const { createApiKey, parseScopes } = await import('../../../src/api/keys.js');
+    const store = openStore(this.dbFile);
+    try {
+      await store.migrate();
+      const keys: string[] = [];
+      for (const spec of specs) {
+        const { record, key } = await createApiKey(store, {
+          tenantId: spec.tenant,
+          scopes: parseScopes(spec.scopes),
+          name: 'reliability harness',
+          clock: { now: () => Date.now() },
+        });
+        if (spec.revoked) await store.revokeApiKey(record.id, Date.now());
+        keys.push(key);
+      }
+      return keys;
+    } finally {
+      await store.close();
+    }
   }
 
   /** Points later serves at another ledger file (a copy). */
@@ -248,6 +266,7 @@ export class Cluster {
   async startServe(opts: { timeoutMs?: number } = {}): Promise<string> {
     if (this.current) throw new Error('a serve is already running');
     const generation = ++this.generation;
+    const spawnedAt = Date.now();
     const log = createWriteStream(join(this.dir, `serve-${generation}.log`));
     this.logs.push(log);
     const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', this.configPath], {
@@ -300,6 +319,7 @@ export class Cluster {
     }
     proc.url = outcome;
     this.current = proc;
+    this.startupsMs.push(Date.now() - spawnedAt);
     return outcome;
   }
 

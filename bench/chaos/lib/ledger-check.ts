@@ -39,6 +39,7 @@ const EXPECTED_BY_END: Record<string, readonly string[]> = {
 export interface Violation {
   kind:
     | 'lost'
+    | 'accepted-after-refusal'
     | 'duplicate'
     | 'missing'
     | 'unlinked'
@@ -181,6 +182,8 @@ export interface AuditInput {
   platform: readonly PlatformCallback[];
   /** callbackIds that got at least one 201 from the API. */
   answered201: Iterable<string>;
+  /** callbackIds whose every answer was a refusal: none may be in the ledger. */
+  neverAccepted?: Iterable<string>;
   /** From a FinalStateWatcher. */
   firstFinal?: ReadonlyMap<string, string>;
   /** Every row must be final and every platform callback ended (after a drain). */
@@ -248,6 +251,15 @@ export function auditLedger(input: AuditInput): AuditResult {
   for (const id of input.answered201) {
     if (!byId.has(id))
       violations.push({ kind: 'lost', callbackId: id, detail: 'answered 201, not in the ledger' });
+  }
+  for (const id of input.neverAccepted ?? []) {
+    if (byId.has(id)) {
+      violations.push({
+        kind: 'accepted-after-refusal',
+        callbackId: id,
+        detail: `every answer refused it, yet the ledger holds it (${byId.get(id)!.status})`,
+      });
+    }
   }
   for (const [id, convs] of platformById) {
     if (!byId.has(id)) {

@@ -156,6 +156,12 @@ export async function sendWorkload(
 
 export interface AnswerSummary {
   created201: number;
+  /**
+   * Refused 400 because the scheduled time had come by the time a retry got through (the server's
+   * clock rules; the client was kept waiting by restarts). Not accepted: checked absent from the
+   * ledger by the caller.
+   */
+  lateRefusals: number;
   replayed201: number;
   otherAnswers: Record<string, number>;
   connectionErrorsRetried: number;
@@ -165,8 +171,21 @@ export interface AnswerSummary {
   latencyMs: { p50: number; p99: number; max: number };
   /** callbackIds that got at least one 201. */
   answered201: string[];
+  /** callbackIds that got no 201 at all (must then be absent from the ledger). */
+  neverAccepted: string[];
   violations: Violation[];
 }
+
+export type AnswerCounts = Omit<AnswerSummary, 'answered201' | 'neverAccepted' | 'violations'>;
+
+/** The figures of an AnswerSummary, without its id lists. */
+export function answerCounts(a: AnswerSummary): AnswerCounts {
+  const { answered201: _ids, neverAccepted: _never, violations: _v, ...counts } = a;
+  return counts;
+}
+
+/** Refusals that only say the scheduled time is no longer ahead (by the server's clock). */
+const LATE_CODES = new Set(['SCHEDULED_TIME_IN_PAST', 'SCHEDULED_TIME_TOO_SOON']);
 
 /**
  * The client's half of the audit: every valid request answered 201 (created or replayed), at
@@ -175,6 +194,7 @@ export interface AnswerSummary {
 export function summarizeAnswers(answers: Map<string, Answer[]>, deadlineMs: number): AnswerSummary {
   const s: AnswerSummary = {
     created201: 0,
+    lateRefusals: 0,
     replayed201: 0,
     otherAnswers: {},
     connectionErrorsRetried: 0,
@@ -183,6 +203,7 @@ export function summarizeAnswers(answers: Map<string, Answer[]>, deadlineMs: num
     unanswered: 0,
     latencyMs: { p50: 0, p99: 0, max: 0 },
     answered201: [],
+    neverAccepted: [],
     violations: [],
   };
   const latencies: number[] = [];
@@ -216,6 +237,11 @@ export function summarizeAnswers(answers: Map<string, Answer[]>, deadlineMs: num
       } else {
         tally(s.otherAnswers, String(a.status));
         const p = a.body as { errors?: { code?: string }[] } | undefined;
+        const codes = p?.errors?.map((e) => e.code) ?? [];
+        if (a.status === 400 && codes.length > 0 && codes.every((c) => c && LATE_CODES.has(c))) {
+          s.lateRefusals++;
+          continue;
+        }
         s.violations.push({
           kind: 'refused',
           callbackId: id,
@@ -224,6 +250,7 @@ export function summarizeAnswers(answers: Map<string, Answer[]>, deadlineMs: num
       }
     }
     if (list.some((a) => a.status === 201)) s.answered201.push(id);
+    else s.neverAccepted.push(id);
     if (originals > 1) {
       s.violations.push({
         kind: 'double-original',

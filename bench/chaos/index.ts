@@ -1,0 +1,60 @@
+/**
+ * `npm run chaos`: the three reliability scenarios at full size, one after another (they share
+ * the machine's two cores, so never at once). Each prints its figures and a verdict and writes
+ * bench/results/<name>.json; the exit code is non-zero when any of them found a violation.
+ *
+ *   npm run chaos                      # build, then all three
+ *   npx tsx bench/chaos/index.ts chaos restart   # a subset (names: chaos, bad-input, restart)
+ */
+import { formatBadInput, runBadInput } from './bad-input.js';
+import { formatChaos, runChaos } from './chaos.js';
+import { round } from './lib/util.js';
+import { formatRestart, runRestart } from './restart.js';
+
+const SCENARIOS = {
+  chaos: async () => {
+    const r = await runChaos({ log: (l) => console.log(l) });
+    return { ok: r.ok, lines: formatChaos(r), verdict: r.verdict, seconds: r.durationsMs.total / 1000 };
+  },
+  'bad-input': async () => {
+    const r = await runBadInput({ log: (l) => console.log(l) });
+    return { ok: r.ok, lines: formatBadInput(r), verdict: r.verdict, seconds: r.durationMs / 1000 };
+  },
+  restart: async () => {
+    const r = await runRestart({ log: (l) => console.log(l) });
+    return { ok: r.ok, lines: formatRestart(r), verdict: r.verdict, seconds: r.durationsMs.total / 1000 };
+  },
+} as const;
+
+type Name = keyof typeof SCENARIOS;
+
+const asked = process.argv.slice(2);
+const unknown = asked.filter((a) => !(a in SCENARIOS));
+if (unknown.length > 0) {
+  console.error(
+    `unknown scenario(s) ${unknown.join(', ')}; choose from ${Object.keys(SCENARIOS).join(', ')}`,
+  );
+  process.exit(2);
+}
+const names = (asked.length > 0 ? asked : Object.keys(SCENARIOS)) as Name[];
+
+const summary: string[] = [];
+let failed = 0;
+for (const name of names) {
+  console.log(`\n=== ${name} ===`);
+  try {
+    const r = await SCENARIOS[name]();
+    for (const line of r.lines) console.log(line);
+    summary.push(`${r.ok ? 'PASS' : 'FAIL'}  ${name.padEnd(9)} ${round(r.seconds, 1)} s  ${r.verdict}`);
+    if (!r.ok) failed++;
+  } catch (err) {
+    // A harness that cannot run is a failure too, never a silent pass.
+    failed++;
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    console.error(message);
+    summary.push(`FAIL  ${name.padEnd(9)} the scenario could not run: ${message.split('\n')[0]}`);
+  }
+}
+console.log('\n=== reliability summary (results in bench/results/) ===');
+for (const line of summary) console.log(line);
+process.exitCode = failed > 0 ? 1 : 0;
