@@ -16,11 +16,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import {
   atLeast,
   atMost,
   type Child,
   CLI,
+  distribution,
   envNumber,
   finish,
   isMain,
@@ -68,6 +70,27 @@ function bodyTemplate(): (callbackId: string) => string {
     });
 }
 
+/**
+ * How long one durable SQLite commit (WAL, synchronous = FULL) takes on this disk right now: the
+ * floor under any accept's latency. Context for the latency figures, not a target.
+ */
+function commitLatencyMs(dir: string): { p50: number; p99: number } {
+  const db = new Database(join(dir, 'commit-probe.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.exec('create table t (id integer primary key, v text)');
+  const insert = db.prepare('insert into t (v) values (?)');
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t = performance.now();
+    insert.run('x'.repeat(400));
+    times.push(performance.now() - t);
+  }
+  db.close();
+  const d = distribution(times);
+  return { p50: round(d.p50, 2), p99: round(d.p99, 2) };
+}
+
 interface Target {
   name: 'baseline' | 'callbackd';
   url: string;
@@ -84,6 +107,19 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   seconds: number;
+  /** callbackd only: its event-loop delay during the run, from /metrics. */
+  eventLoopLag?: { p99Ms: number; maxMs: number };
+}
+
+/** Event-loop delay since the previous scrape of callbackd's /metrics (prom-client default metrics). */
+async function eventLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1]);
+  const p99 = value('nodejs_eventloop_lag_p99_seconds');
+  const max = value('nodejs_eventloop_lag_max_seconds');
+  if (!Number.isFinite(p99) || !Number.isFinite(max)) return undefined;
+  return { p99Ms: round(p99 * 1000, 1), maxMs: round(max * 1000, 1) };
 }
 
 async function load(
@@ -211,17 +247,22 @@ async function startServers(dir: string): Promise<Servers> {
 async function profileServe(dir: string, simUrl: string, seconds: number, connections: number) {
   const profDir = join(dir, 'profile');
   mkdirSync(profDir, { recursive: true });
+  const spawnedAt = performance.now();
   const { serve, target } = await startServe(dir, simUrl, 'profiled', [
     '--cpu-prof',
     `--cpu-prof-dir=${profDir}`,
   ]);
+  let loadStartMs = 0;
   try {
+    await load(target, 'profile-warmup', { seconds: 2, connections });
+    loadStartMs = performance.now() - spawnedAt;
     await load(target, 'profile', { seconds, connections });
   } finally {
     await serve.stop(15_000);
   }
   const file = latestProfile(profDir);
-  return file ? summarizeProfile(file) : undefined;
+  // Start-up and the warm-up are left out: the profile covers the measured load (and shutdown).
+  return file ? summarizeProfile(file, 15, loadStartMs) : undefined;
 }
 
 export async function run(): Promise<void> {
@@ -234,6 +275,8 @@ export async function run(): Promise<void> {
   let profile: ProfileSummary | undefined;
   try {
     log(`baseline pragmas: ${s.pragmas}; callbackd ledger: ${s.ledgerPragmas}`);
+    const commitBefore = commitLatencyMs(dir.path);
+    log(`one durable SQLite commit on this disk now: p50 ${commitBefore.p50} ms, p99 ${commitBefore.p99} ms`);
     await checkOnce(s.base);
     await checkOnce(s.callbackd);
     // Warm both up (JIT, SQLite page cache), results discarded.
@@ -257,14 +300,21 @@ export async function run(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const order = r % 2 === 0 ? [s.base, s.callbackd] : [s.callbackd, s.base];
       for (const t of order) {
+        // callbackd's /metrics resets its event-loop delay histogram on each scrape: scrape before
+        // and after, and the second one covers exactly this run.
+        if (t.name === 'callbackd') await eventLoopLag(t.url);
         const res = await load(t, `half-${r}-${t.name}`, {
           seconds,
           connections,
           overallRate: peakRate[t.name] / 2,
         });
+        if (t.name === 'callbackd') res.eventLoopLag = await eventLoopLag(t.url);
         halves[t.name].push(res);
+        const lag = res.eventLoopLag
+          ? `; event loop delay p99 ${res.eventLoopLag.p99Ms} ms, max ${res.eventLoopLag.maxMs} ms`
+          : '';
         log(
-          `round ${r + 1} half-peak ${t.name.padEnd(9)} ${fmt(res)} (asked ${round(peakRate[t.name] / 2, 0)} req/s)`,
+          `round ${r + 1} half-peak ${t.name.padEnd(9)} ${fmt(res)} (asked ${round(peakRate[t.name] / 2, 0)} req/s)${lag}`,
         );
       }
     }
@@ -275,6 +325,9 @@ export async function run(): Promise<void> {
       p50: median(rs.map((x) => x.p50)),
       p99: median(rs.map((x) => x.p99)),
       non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+      eventLoopLagP99Ms: rs.some((x) => x.eventLoopLag)
+        ? median(rs.flatMap((x) => (x.eventLoopLag ? [x.eventLoopLag.p99Ms] : [])))
+        : undefined,
       errors: rs.reduce((a, x) => a + x.errors, 0),
       runs: rs,
     });
@@ -283,6 +336,7 @@ export async function run(): Promise<void> {
       halfPeak: { baseline: summarize(halves.baseline), callbackd: summarize(halves.callbackd) },
       rateRatio: round(peakRate.callbackd / peakRate.baseline, 3),
       callbackdServeMemoryMb: serveMemory,
+      sqliteCommitMs: commitBefore,
       profile: undefined as ProfileSummary | undefined,
     };
     const ratioCheck = atLeast('callbackd peak rate ÷ baseline peak rate', measured.rateRatio, 0.8, '×');
@@ -314,7 +368,7 @@ export async function run(): Promise<void> {
       `  baseline   ${measured.halfPeak.baseline.rate} req/s, p50 ${measured.halfPeak.baseline.p50} ms, p99 ${measured.halfPeak.baseline.p99} ms`,
     );
     log(
-      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms`,
+      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms; its event-loop delay p99 ${measured.halfPeak.callbackd.eventLoopLagP99Ms ?? '?'} ms`,
     );
 
     finish(

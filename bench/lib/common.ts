@@ -140,7 +140,7 @@ export interface BenchResult {
 
 export function checkLine(c: Check): string {
   const unit = c.unit ? ` ${c.unit}` : '';
-  return `${c.pass ? 'PASS' : 'SHORT'}  ${c.what}: ${c.measured}${unit} (target ${c.target}; ratio ${c.ratio})`;
+  return `${c.pass ? 'PASS' : 'SHORT'}  ${c.what}: ${c.measured}${unit} (target ${c.target}; ratio ${Number.isFinite(c.ratio) ? c.ratio : '∞'})`;
 }
 
 /** Prints the checks and the one-line summary, and writes bench/results/<name>.json. */

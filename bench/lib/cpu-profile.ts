@@ -44,13 +44,18 @@ export function areaOf(url: string, functionName: string): string {
   return path.startsWith(ROOT) ? `other: ${path.slice(ROOT.length)}` : 'other';
 }
 
-export function summarizeProfile(file: string, top = 15): ProfileSummary {
+/** `skipFirstMs`: leave out the process's first milliseconds (start-up, module loading). */
+export function summarizeProfile(file: string, top = 15, skipFirstMs = 0): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  let elapsedUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const delta = profile.timeDeltas[i] ?? 0;
+    elapsedUs += delta;
+    if (elapsedUs < skipFirstMs * 1000) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   let total = 0;
   const areas = new Map<string, number>();
