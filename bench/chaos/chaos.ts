@@ -1,5 +1,6 @@
 /**
- * Chaos: many callback requests, a fifth of them duplicates (some sent concurrently), against a
+ * Chaos: many callback requests, a fifth of them duplicates (some sent concurrently) and a few
+ * cancelled right after their 201, against a
  * `callbackd serve` that is SIGKILLed at random moments and restarted on the same SQLite file,
  * while the simulated platform fails 5% of creates each with a 5xx, a connection reset and
  * commit-then-no-answer, and answers 429 in storms. Clients retry every request that got no
@@ -7,10 +8,10 @@
  * exactly one platform callback per accepted callbackId (or none and a final state with a
  * reason), no 201 missing from the ledger, no final state changed, history consistent with status.
  *
- *   npx tsx bench/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--keep]
+ *   npx tsx bench/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--cancel-share 0.05] [--keep]
  */
 import { pathToFileURL } from 'node:url';
-import { RetryingClient } from './lib/client.js';
+import { type Answer, RetryingClient } from './lib/client.js';
 import { Cluster, TENANT, waitForCluster } from './lib/cluster.js';
 import {
   type AuditCounts,
@@ -21,11 +22,12 @@ import {
   ledgerSnapshot,
   type Violation,
 } from './lib/ledger-check.js';
-import { delay, percentile, randomInt, round, seededRandom, writeResults } from './lib/util.js';
+import { delay, percentile, randomInt, round, seededRandom, tally, writeResults } from './lib/util.js';
 import {
   type AnswerCounts,
   answerCounts,
   baseFaults,
+  type CancelPlan,
   type LoadProgress,
   planWorkload,
   sendWorkload,
@@ -61,6 +63,9 @@ export interface ChaosOptions {
     rate: number;
     retryAfterSeconds: number;
   };
+  /** Share of callbacks cancelled (DELETE) this long after their 201; they are scheduled hours ahead. */
+  cancelShare: number;
+  cancelDelayMs: { min: number; max: number };
   drainTimeoutMs: number;
   requestDeadlineMs: number;
   seed: number;
@@ -85,6 +90,8 @@ export const CHAOS_FULL: ChaosOptions = {
   createFaultRate: 0.05,
   readFaultRate: 0.02,
   storms: { everyMs: { min: 3_000, max: 7_000 }, lengthMs: 1_200, rate: 0.7, retryAfterSeconds: 1 },
+  cancelShare: 0.05,
+  cancelDelayMs: { min: 0, max: 2_000 },
   drainTimeoutMs: 240_000,
   requestDeadlineMs: 60_000,
   seed: 20_240_615,
@@ -129,6 +136,8 @@ export interface ChaosResult {
     concurrentDuplicates: number;
     laterDuplicates: number;
   } & AnswerCounts;
+  /** Answers to the client's cancels, by HTTP status. */
+  cancels: Record<string, number>;
   kills: number;
   /** The ledger right after each SIGKILL: what the kill interrupted. */
   killMoments: KillMoment[];
@@ -218,10 +227,12 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     })();
 
     const loadStarted = Date.now();
+    const cancels: CancelPlan = { delayMs: o.cancelDelayMs, random, answers: new Map() };
     const answers = await sendWorkload(plan, client, {
       ratePerSecond: o.ratePerSecond,
       maxInFlight: o.maxInFlight,
       progress,
+      cancels,
     });
     loadDone = true;
     const loadMs = Date.now() - loadStarted;
@@ -235,11 +246,16 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // simulator's clock is pushed ahead so the platform dials and ends calls without waiting.
     const drainStarted = Date.now();
     let snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
+    // With cancels, the simulator stays within a minute of the wall clock: callbackd looks a
+    // cancelled callback's stray platform callback up in a window of ±60 s around its own time.
+    let advanceLeftMs = o.cancelShare > 0 ? 45_000 : Number.POSITIVE_INFINITY;
     await waitForCluster(
       cluster,
       'every callback in a final state on the ledger and the platform',
       () => {
-        sim.clock.advanceMs(5_000);
+        const step = Math.min(5_000, advanceLeftMs);
+        if (step > 0) sim.clock.advanceMs(step);
+        advanceLeftMs -= step;
         snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
         const open = snapshot.rows.filter((r) => !FINAL.has(r.status)).length;
         const live = sim.control.conversations().filter((c) => c.endReason === null).length;
@@ -273,6 +289,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       requireDrained: true,
     });
     violations.push(...audit.violations);
+    const cancelled = checkCancels(cancels.answers, cluster.dbPath, violations);
 
     const calls = sim.control.requestCount();
     const ledgerCount = audit.counts.ledgerCallbacks;
@@ -306,6 +323,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         laterDuplicates: plan.later,
         ...answerCounts(answered),
       },
+      cancels: cancelled,
       kills,
       killMoments,
       restarts: cluster.serveGeneration - 1,
@@ -338,6 +356,43 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   }
 }
 
+/**
+ * A cancel answered 200 must end cancelled; one answered 409 must have ended otherwise; any
+ * other answer (404 for an accepted callback, no answer) is a finding.
+ */
+function checkCancels(
+  answers: Map<string, Answer>,
+  dbPath: string,
+  violations: Violation[],
+): Record<string, number> {
+  const byStatus: Record<string, number> = {};
+  if (answers.size === 0) return byStatus;
+  const final = new Map(ledgerSnapshot(dbPath, TENANT).rows.map((r) => [r.callback_id, r.status]));
+  for (const [id, a] of answers) {
+    tally(byStatus, String(a.status));
+    const status = final.get(id);
+    for (const code of a.serverErrors) {
+      violations.push({ kind: 'server-error', callbackId: id, detail: `cancel answered ${code}` });
+    }
+    if (a.status === 200 && status !== 'cancelled') {
+      violations.push({
+        kind: 'cancel',
+        callbackId: id,
+        detail: `cancel answered 200, final state ${status}`,
+      });
+    } else if (a.status === 409 && (status === 'cancelled' || !FINAL.has(status ?? ''))) {
+      violations.push({
+        kind: 'cancel',
+        callbackId: id,
+        detail: `cancel answered 409, final state ${status}`,
+      });
+    } else if (a.status !== 200 && a.status !== 409) {
+      violations.push({ kind: 'cancel', callbackId: id, detail: `cancel answered ${a.status || 'nothing'}` });
+    }
+  }
+  return byStatus;
+}
+
 export function formatChaos(r: ChaosResult): string[] {
   const q = r.requests;
   const creates = r.platform.counters['createCallback'] ?? {};
@@ -349,6 +404,7 @@ export function formatChaos(r: ChaosResult): string[] {
     `  the kills interrupted ${sum((k) => k.createsInFlight)} creates in flight and ${sum((k) => k.leasedJobs)} leased jobs (summed over kills)`,
     `  platform creates by outcome: ${JSON.stringify(creates)}; ${r.platform.calls} platform calls in all (${r.platform.callsPerCallback} per callback)`,
     `  ledger: ${r.ledger.ledgerCallbacks} callbacks ${JSON.stringify(r.ledger.byStatus)}, ${r.ledger.historyRows} history rows; platform endings ${JSON.stringify(r.ledger.platformEndings)}`,
+    ...(Object.keys(r.cancels).length > 0 ? [`  cancels answered: ${JSON.stringify(r.cancels)}`] : []),
     `  platform callbacks per accepted callbackId: exactly 1: ${r.perCallbackId.exactlyOne}; 0 with a final state and reason: ${r.perCallbackId.noneWithFinalReason}; more than 1: ${r.perCallbackId.moreThanOne}`,
     `  took ${round(r.durationsMs.total / 1000, 1)} s (load ${round(r.durationsMs.load / 1000, 1)} s, drain ${round(r.durationsMs.drain / 1000, 1)} s); seed ${r.seed}`,
     `chaos verdict: ${r.verdict}`,
@@ -371,6 +427,8 @@ export function chaosOptionsFromArgs(args: string[]): Partial<ChaosOptions> {
   if (requests !== undefined) out.requests = requests;
   if (kills !== undefined) out.kills = kills;
   if (seed !== undefined) out.seed = seed;
+  const cancelShare = argNumber(args, 'cancel-share');
+  if (cancelShare !== undefined) out.cancelShare = cancelShare;
   if (args.includes('--keep')) out.keepDir = true;
   return out;
 }

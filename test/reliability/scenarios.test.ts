@@ -8,7 +8,7 @@ import { BAD_INPUT_SHORT, runBadInput } from '../../bench/chaos/bad-input.js';
 import { CHAOS_SHORT, runChaos } from '../../bench/chaos/chaos.js';
 import { RESTART_SHORT, runRestart } from '../../bench/chaos/restart.js';
 
-describe('chaos (short): 200 requests, 3 SIGKILLs, platform faults and 429 storms', () => {
+describe('chaos (short): 200 requests, 3 SIGKILLs, cancels, platform faults and 429 storms', () => {
   it('keeps every accepted callback exactly once on the platform, loses no 201 and never changes a final state', async () => {
     const r = await runChaos(CHAOS_SHORT);
     expect(r.violations).toEqual([]);
@@ -26,6 +26,8 @@ describe('chaos (short): 200 requests, 3 SIGKILLs, platform faults and 429 storm
     const creates = r.platform.counters['createCallback'] ?? {};
     expect((creates['reset'] ?? 0) + (creates['noAnswer'] ?? 0)).toBeGreaterThan(0);
     expect(r.storms).toBeGreaterThan(0);
+    // Cancels right after the 201 (racing the submitter): each answered 200 and ended cancelled.
+    expect(Object.keys(r.cancels)).toEqual(['200']);
 
     // Every callback ended: one platform callback each, or none and a final state with a reason.
     expect(r.ledger.ledgerCallbacks).toBeGreaterThanOrEqual(150);

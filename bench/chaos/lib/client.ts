@@ -50,7 +50,16 @@ export class RetryingClient {
     return this.send('GET', path, undefined);
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body: string | undefined): Promise<Answer> {
+  /** DELETE is safe to repeat (a cancel of a cancelled callback answers 200 again). */
+  async delete(path: string): Promise<Answer> {
+    return this.send('DELETE', path, undefined);
+  }
+
+  private async send(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    body: string | undefined,
+  ): Promise<Answer> {
     const started = Date.now();
     const deadline = started + this.opts.deadlineMs;
     const answer: Answer = {

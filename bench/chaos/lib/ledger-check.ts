@@ -56,6 +56,7 @@ export interface Violation {
     | 'refused'
     | 'bad-answer'
     | 'copy-mismatch'
+    | 'cancel'
     | 'latency';
   callbackId?: string;
   detail: string;

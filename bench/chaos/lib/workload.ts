@@ -20,6 +20,8 @@ export type Kind = 'normal' | 'carrier' | 'refused';
 export interface Planned {
   callbackId: string;
   kind: Kind;
+  /** Cancelled by the client soon after its 201. */
+  cancel: boolean;
   /** Built when the first copy is sent (scheduled relative to that moment); duplicates reuse it. */
   body: string | null;
   make: (now: number) => string;
@@ -45,6 +47,8 @@ export interface WorkloadOptions {
   leadMs: { min: number; max: number };
   carrierRejectShare: number;
   refusedShare: number;
+  /** Share of callbacks the client cancels (DELETE) right after its 201; they are scheduled far ahead. */
+  cancelShare?: number;
 }
 
 export interface Workload {
@@ -71,12 +75,15 @@ export function planWorkload(o: WorkloadOptions, random: () => number, customers
           : 'normal';
     const customer = pick(random, customers);
     const callbackId = `${o.prefix}-${String(i).padStart(5, '0')}`;
-    const leadMs = randomInt(random, o.leadMs.min, o.leadMs.max);
+    const cancel = kind === 'normal' && random() < (o.cancelShare ?? 0);
+    // A callback about to be cancelled is scheduled hours ahead: the cancel, not the clock, ends it.
+    const leadMs = cancel ? 6 * 3_600_000 : randomInt(random, o.leadMs.min, o.leadMs.max);
     const queueId = kind === 'refused' ? BILLING_QUEUE_ID : SUPPORT_QUEUE_ID;
     const from = kind === 'carrier' ? UNPROVISIONED_DID : kind === 'refused' ? BILLING_DID : SUPPORT_DID;
     planned.push({
       callbackId,
       kind,
+      cancel,
       body: null,
       // Scheduled relative to the first send, so only retries (not the pacing) can make it late.
       make: (now) =>
@@ -110,6 +117,14 @@ export interface LoadProgress {
   answered: number;
 }
 
+export interface CancelPlan {
+  /** The cancel goes out this long (uniform) after the first 201. */
+  delayMs: { min: number; max: number };
+  random: () => number;
+  /** Filled in: every answer to a cancel, per callbackId. */
+  answers: Map<string, Answer>;
+}
+
 /**
  * Sends the workload at ratePerSecond with at most maxInFlight requests outstanding (while the
  * serve is down the clients queue up instead of piling retries onto its restart). Resolves with
@@ -118,10 +133,23 @@ export interface LoadProgress {
 export async function sendWorkload(
   work: Workload,
   client: RetryingClient,
-  opts: { ratePerSecond: number; maxInFlight: number; progress?: LoadProgress },
+  opts: { ratePerSecond: number; maxInFlight: number; progress?: LoadProgress; cancels?: CancelPlan },
 ): Promise<Map<string, Answer[]>> {
   const answers = new Map<string, Answer[]>();
   const sends: Promise<void>[] = [];
+  const cancelOnce = (p: Planned) => {
+    const plan = opts.cancels;
+    if (!plan || !p.cancel || plan.answers.has(p.callbackId)) return;
+    plan.answers.set(p.callbackId, { ...NO_ANSWER });
+    const wait = randomInt(plan.random, plan.delayMs.min, plan.delayMs.max);
+    sends.push(
+      delay(wait)
+        .then(() => client.delete(`${CALLBACKS_PATH}/${encodeURIComponent(p.callbackId)}`))
+        .then((a) => {
+          plan.answers.set(p.callbackId, a);
+        }),
+    );
+  };
   let inFlight = 0;
   let slotFreed: () => void = () => {};
   let nextAt = Date.now();
@@ -146,13 +174,29 @@ export async function sendWorkload(
           const list = answers.get(e.planned.callbackId);
           if (list) list.push(a);
           else answers.set(e.planned.callbackId, [a]);
+          if (a.status === 201) cancelOnce(e.planned);
         }),
       );
     }
   }
-  await Promise.all(sends);
+  // Cancels join `sends` as their 201s arrive; wait until no more appear.
+  for (let seen = 0; seen < sends.length; ) {
+    seen = sends.length;
+    await Promise.all(sends);
+  }
   return answers;
 }
+
+const NO_ANSWER: Answer = {
+  status: 0,
+  replayed: false,
+  body: undefined,
+  attempts: 0,
+  connectionErrors: 0,
+  unavailable: 0,
+  serverErrors: [],
+  elapsedMs: 0,
+};
 
 export interface AnswerSummary {
   created201: number;
