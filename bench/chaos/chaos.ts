@@ -46,6 +46,8 @@ export interface ChaosOptions {
   uptimeMs: { min: number; max: number };
   /** Client send rate (requests per second) and the most requests outstanding at once. */
   ratePerSecond: number;
+  /** Requests released at once (so kills catch requests in flight). */
+  burstSize: number;
   maxInFlight: number;
   /** Each callback is scheduled this long (uniform) after its first send. */
   leadMs: { min: number; max: number };
@@ -83,6 +85,7 @@ export const CHAOS_FULL: ChaosOptions = {
   kills: 12,
   uptimeMs: { min: 1_000, max: 4_500 },
   ratePerSecond: 40,
+  burstSize: 20,
   maxInFlight: 48,
   leadMs: { min: 12_000, max: 18_000 },
   carrierRejectShare: 0.04,
@@ -106,6 +109,7 @@ export const CHAOS_SHORT: ChaosOptions = {
   kills: 3,
   uptimeMs: { min: 1_000, max: 2_000 },
   ratePerSecond: 40,
+  burstSize: 10,
   maxInFlight: 32,
   leadMs: { min: 12_000, max: 16_000 },
   storms: { ...CHAOS_FULL.storms, everyMs: { min: 1_500, max: 3_000 }, lengthMs: 800 },
@@ -230,6 +234,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const cancels: CancelPlan = { delayMs: o.cancelDelayMs, random, answers: new Map() };
     const answers = await sendWorkload(plan, client, {
       ratePerSecond: o.ratePerSecond,
+      burstSize: o.burstSize,
       maxInFlight: o.maxInFlight,
       progress,
       cancels,
@@ -309,6 +314,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         kills: o.kills,
         uptimeMs: o.uptimeMs,
         ratePerSecond: o.ratePerSecond,
+        burstSize: o.burstSize,
         maxInFlight: o.maxInFlight,
         leadMs: o.leadMs,
         createFaultRate: o.createFaultRate,

@@ -46,6 +46,8 @@ export interface RestartOptions {
   carrierRejectShare: number;
   refusedShare: number;
   ratePerSecond: number;
+  /** Requests released at once (so kills catch requests in flight). */
+  burstSize: number;
   maxInFlight: number;
   /** One copy-and-restart per entry, spread over the load. */
   copies: CopyMethod[];
@@ -72,6 +74,7 @@ export const RESTART_FULL: RestartOptions = {
   carrierRejectShare: 0.04,
   refusedShare: 0.04,
   ratePerSecond: 40,
+  burstSize: 5,
   maxInFlight: 32,
   copies: ['files', 'backup', 'files'],
   createLatencyMs: 150,
@@ -173,6 +176,7 @@ export async function runRestart(options: Partial<RestartOptions> = {}): Promise
     const progress: LoadProgress = { answered: 0 };
     const load = sendWorkload(plan, client, {
       ratePerSecond: o.ratePerSecond,
+      burstSize: o.burstSize,
       maxInFlight: o.maxInFlight,
       progress,
     });

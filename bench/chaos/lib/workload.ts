@@ -126,14 +126,21 @@ export interface CancelPlan {
 }
 
 /**
- * Sends the workload at ratePerSecond with at most maxInFlight requests outstanding (while the
+ * Sends the workload at ratePerSecond (in bursts) with at most maxInFlight requests outstanding (while the
  * serve is down the clients queue up instead of piling retries onto its restart). Resolves with
  * every answer per callbackId once all are answered.
  */
 export async function sendWorkload(
   work: Workload,
   client: RetryingClient,
-  opts: { ratePerSecond: number; maxInFlight: number; progress?: LoadProgress; cancels?: CancelPlan },
+  opts: {
+    ratePerSecond: number;
+    /** Requests released together (a burst keeps many in flight for a kill to interrupt). */
+    burstSize?: number;
+    maxInFlight: number;
+    progress?: LoadProgress;
+    cancels?: CancelPlan;
+  },
 ): Promise<Map<string, Answer[]>> {
   const answers = new Map<string, Answer[]>();
   const sends: Promise<void>[] = [];
@@ -153,15 +160,22 @@ export async function sendWorkload(
   let inFlight = 0;
   let slotFreed: () => void = () => {};
   let nextAt = Date.now();
+  const burst = Math.max(1, opts.burstSize ?? 1);
+  let sentInBurst = 0;
   for (const e of work.events) {
     while (inFlight + e.copies > opts.maxInFlight) {
       await new Promise<void>((resolve) => {
         slotFreed = resolve;
       });
     }
-    const wait = nextAt - Date.now();
-    if (wait > 0) await delay(wait);
-    nextAt = Math.max(nextAt, Date.now() - 1_000) + (1_000 / opts.ratePerSecond) * e.copies;
+    // Released in bursts of burstSize requests, at ratePerSecond on average.
+    if (sentInBurst >= burst) {
+      const wait = nextAt - Date.now();
+      if (wait > 0) await delay(wait);
+      nextAt = Math.max(nextAt, Date.now() - 1_000) + (1_000 / opts.ratePerSecond) * sentInBurst;
+      sentInBurst = 0;
+    }
+    sentInBurst += e.copies;
     e.planned.body ??= e.planned.make(Date.now());
     const body = e.planned.body;
     for (let c = 0; c < e.copies; c++) {
