@@ -107,19 +107,62 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   seconds: number;
-  /** callbackd only: its event-loop delay during the run, from /metrics. */
-  eventLoopLag?: { p99Ms: number; maxMs: number };
+  /** callbackd only: its own view of the run, from /metrics. */
+  server?: ServerSide;
 }
 
-/** Event-loop delay since the previous scrape of callbackd's /metrics (prom-client default metrics). */
-async function eventLoopLag(url: string): Promise<{ p99Ms: number; maxMs: number } | undefined> {
+interface ServerSide {
+  /** Event-loop delay during the run (prom-client samples every 10 ms: an idle loop reads ≈ 10 ms). */
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  /** POSTs answered during the run, and the share whose server-side time (Fastify) exceeded 10 and 25 ms. */
+  posts: number;
+  over10msPercent: number;
+  over25msPercent: number;
+}
+
+interface Scrape {
+  lagP99Ms: number;
+  lagMaxMs: number;
+  /** Cumulative POST duration histogram: le → count. */
+  buckets: Map<string, number>;
+}
+
+/**
+ * callbackd's own view from /metrics: the event-loop delay histogram resets on each scrape (so a
+ * scrape after a run covers that run) and the request-duration histogram is cumulative (so the
+ * difference of two scrapes covers it).
+ */
+async function scrape(url: string): Promise<Scrape> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string) =>
-    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1]);
-  const p99 = value('nodejs_eventloop_lag_p99_seconds');
-  const max = value('nodejs_eventloop_lag_max_seconds');
-  if (!Number.isFinite(p99) || !Number.isFinite(max)) return undefined;
-  return { p99Ms: round(p99 * 1000, 1), maxMs: round(max * 1000, 1) };
+  const gauge = (name: string) =>
+    Number(new RegExp(`^(?:\\w+_)?${name} ([0-9.eE+-]+)$`, 'm').exec(text)?.[1]) * 1000;
+  const buckets = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('callbackd_http_request_duration_seconds_bucket{')) continue;
+    if (!line.includes('method="POST"') || !line.includes('route="/api/v2/routing/callbacks"')) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const count = Number(line.split(' ').at(-1));
+    if (le) buckets.set(le, count);
+  }
+  return {
+    lagP99Ms: round(gauge('nodejs_eventloop_lag_p99_seconds'), 1),
+    lagMaxMs: round(gauge('nodejs_eventloop_lag_max_seconds'), 1),
+    buckets,
+  };
+}
+
+function serverSide(before: Scrape, after: Scrape): ServerSide {
+  const delta = (le: string) => (after.buckets.get(le) ?? 0) - (before.buckets.get(le) ?? 0);
+  const posts = delta('+Inf');
+  const share = (le: string) => round((100 * (posts - delta(le))) / Math.max(1, posts), 2);
+  return {
+    eventLoopDelayP99Ms: after.lagP99Ms,
+    eventLoopDelayMaxMs: after.lagMaxMs,
+    posts,
+    over10msPercent: share('0.01'),
+    over25msPercent: share('0.025'),
+  };
 }
 
 async function load(
@@ -302,16 +345,16 @@ export async function run(): Promise<void> {
       for (const t of order) {
         // callbackd's /metrics resets its event-loop delay histogram on each scrape: scrape before
         // and after, and the second one covers exactly this run.
-        if (t.name === 'callbackd') await eventLoopLag(t.url);
+        const before = t.name === 'callbackd' ? await scrape(t.url) : undefined;
         const res = await load(t, `half-${r}-${t.name}`, {
           seconds,
           connections,
           overallRate: peakRate[t.name] / 2,
         });
-        if (t.name === 'callbackd') res.eventLoopLag = await eventLoopLag(t.url);
+        if (before) res.server = serverSide(before, await scrape(t.url));
         halves[t.name].push(res);
-        const lag = res.eventLoopLag
-          ? `; event loop delay p99 ${res.eventLoopLag.p99Ms} ms, max ${res.eventLoopLag.maxMs} ms`
+        const lag = res.server
+          ? `; server side: ${res.server.over10msPercent}% > 10 ms, ${res.server.over25msPercent}% > 25 ms, event-loop delay p99 ${res.server.eventLoopDelayP99Ms} ms, max ${res.server.eventLoopDelayMaxMs} ms`
           : '';
         log(
           `round ${r + 1} half-peak ${t.name.padEnd(9)} ${fmt(res)} (asked ${round(peakRate[t.name] / 2, 0)} req/s)${lag}`,
@@ -325,8 +368,11 @@ export async function run(): Promise<void> {
       p50: median(rs.map((x) => x.p50)),
       p99: median(rs.map((x) => x.p99)),
       non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
-      eventLoopLagP99Ms: rs.some((x) => x.eventLoopLag)
-        ? median(rs.flatMap((x) => (x.eventLoopLag ? [x.eventLoopLag.p99Ms] : [])))
+      serverOver25msPercent: rs.some((x) => x.server)
+        ? median(rs.flatMap((x) => (x.server ? [x.server.over25msPercent] : [])))
+        : undefined,
+      eventLoopDelayP99Ms: rs.some((x) => x.server)
+        ? median(rs.flatMap((x) => (x.server ? [x.server.eventLoopDelayP99Ms] : [])))
         : undefined,
       errors: rs.reduce((a, x) => a + x.errors, 0),
       runs: rs,
@@ -335,6 +381,11 @@ export async function run(): Promise<void> {
       peak: { baseline: summarize(peaks.baseline), callbackd: summarize(peaks.callbackd) },
       halfPeak: { baseline: summarize(halves.baseline), callbackd: summarize(halves.callbackd) },
       rateRatio: round(peakRate.callbackd / peakRate.baseline, 3),
+      /** callbackd ÷ baseline within each round (the two ran back to back), and their median. */
+      roundRatios: peaks.callbackd.map((c, i) => round(c.rate / (peaks.baseline[i]?.rate ?? Number.NaN), 3)),
+      roundRatioMedian: median(
+        peaks.callbackd.map((c, i) => c.rate / (peaks.baseline[i]?.rate ?? Number.NaN)),
+      ),
       callbackdServeMemoryMb: serveMemory,
       sqliteCommitMs: commitBefore,
       profile: undefined as ProfileSummary | undefined,
@@ -363,12 +414,15 @@ export async function run(): Promise<void> {
     log(
       `  callbackd  ${measured.peak.callbackd.rate} req/s, p50 ${measured.peak.callbackd.p50} ms, p99 ${measured.peak.callbackd.p99} ms`,
     );
+    log(
+      `  callbackd ÷ baseline per round: ${measured.roundRatios.join(', ')} (median ${round(measured.roundRatioMedian, 3)})`,
+    );
     log("at half of each one's own peak (autocannon overallRate):");
     log(
       `  baseline   ${measured.halfPeak.baseline.rate} req/s, p50 ${measured.halfPeak.baseline.p50} ms, p99 ${measured.halfPeak.baseline.p99} ms`,
     );
     log(
-      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms; its event-loop delay p99 ${measured.halfPeak.callbackd.eventLoopLagP99Ms ?? '?'} ms`,
+      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms; server side ${measured.halfPeak.callbackd.serverOver25msPercent}% of POSTs > 25 ms, event-loop delay p99 ${measured.halfPeak.callbackd.eventLoopDelayP99Ms} ms`,
     );
 
     finish(
