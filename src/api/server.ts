@@ -130,6 +130,22 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
     logController: new LogController({ disableRequestLogging: true }),
     // Fastify answers 503 to new requests while closing; in-flight ones finish.
     return503OnClosing: true,
+    requestTimeout: LIMITS.httpRequestTimeoutMs,
+    // Errors Fastify raises before routing (a path with broken percent-encoding) answer as
+    // problem details too, not Fastify's own JSON.
+    frameworkErrors: (err, _req, reply) =>
+      sendProblem(
+        reply,
+        400,
+        [
+          {
+            code: ERROR_CODES.BAD_REQUEST,
+            field: 'path',
+            message: `${err.message}; percent-encode the path as UTF-8.`,
+          },
+        ],
+        'The request URL could not be read.',
+      ),
   });
   app.decorateRequest('apiKey', null);
 
@@ -186,7 +202,7 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       404,
       [
         {
-          code: 'NOT_FOUND',
+          code: ERROR_CODES.NOT_FOUND,
           field: '',
           message: `No route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the API.`,
         },

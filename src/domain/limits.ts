@@ -34,6 +34,8 @@ export const LIMITS = {
   /** Genesys default org rate limit per client-credentials token. */
   genesysRequestsPerMinute: 300,
   genesysRequestTimeoutMs: 10_000,
+  /** A client must send its whole request within this; a stalled one is cut off (408) instead of holding a socket. */
+  httpRequestTimeoutMs: 30_000,
 } as const;
 
 export type Limits = typeof LIMITS;

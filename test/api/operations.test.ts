@@ -38,6 +38,14 @@ describe('health, readiness and metrics', () => {
     expect(res.status).toBe(404);
     expect(ProblemSchema.parse(res.body).errors[0]!.code).toBe('NOT_FOUND');
   });
+
+  it('answers a path with broken percent-encoding with a 400 problem, not a bare framework error', async () => {
+    const res = await api.call('GET', '/api/v2/routing/callbacks/%zz');
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const problem = ProblemSchema.parse(res.body);
+    expect(problem.errors[0]).toMatchObject({ code: 'BAD_REQUEST', field: 'path' });
+  });
 });
 
 describe('/openapi.json', () => {
