@@ -19,6 +19,7 @@ import { createCancelFollowup } from './engine/cancel.js';
 import { createCapacityGate } from './engine/capacity.js';
 import type { EventChannel } from './engine/events.js';
 import { createAmqpPublisher } from './engine/events-amqp.js';
+import { createEventsListener } from './engine/events-listener.js';
 import { createWebhookDelivery } from './engine/outbox-webhook.js';
 import { createRescheduleFollowup } from './engine/reschedule.js';
 import { createSubmitter } from './engine/submitter.js';
@@ -172,18 +173,33 @@ function startWorkers(
     ...config.submitter,
   });
 
+  const eventMode = config.tracking.mode === 'events';
   const tracker = createTracker({
     store,
     genesys,
     clock,
     policies,
     channels,
+    // Event mode: events bring the changes; runOnce only runs the sweep, which repairs gaps.
+    poll: !eventMode,
     pollIntervalMs: config.tracking.pollIntervalMs,
     sweepIntervalMs: config.tracking.sweepIntervalMs,
     recentChangeWindowMs: config.tracking.recentWindowMs,
     onError,
   });
   loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
+  const listener = eventMode
+    ? createEventsListener({
+        store,
+        genesys,
+        tracker,
+        clock,
+        queueIds: Object.keys(config.queues),
+        heartbeatTimeoutMs: config.tracking.heartbeatTimeoutMs,
+        onError: (err, context) => log.warn({ err, context }, 'tracking events listener'),
+        onState: (state, detail) => log.info({ ...detail, state }, 'tracking events channel'),
+      })
+    : null;
 
   const cancels = createCancelFollowup({ store, genesys, clock, workerId, onError });
   loop('cancel-followup', 5_000, async () => (await cancels.runOnce()).jobs > 0);
@@ -218,8 +234,10 @@ function startWorkers(
   }
   submitter.start();
   for (const l of loops) l.loop.start();
+  listener?.start();
   return [
     { name: 'submitter', stop: () => submitter.stop(), wake: () => submitter.wake() },
+    ...(listener ? [{ name: 'tracking-events', stop: () => listener.stop(), wake: () => {} }] : []),
     ...loops.map(({ name, loop: l }) => ({ name, stop: () => l.stop(), wake: () => l.wake() })),
   ];
 }

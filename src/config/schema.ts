@@ -207,6 +207,13 @@ export const CrmSchema = z
   });
 
 export const TrackingSchema = z.strictObject({
+  /**
+   * 'poll' reads callbacks that can have changed; 'events' follows the platform's notification
+   * channel (queue callback topics) instead, with the poll off and the sweep repairing gaps.
+   */
+  mode: z.enum(['poll', 'events']).default('poll'),
+  /** Event mode: no message (event or heartbeat, sent every 30 s) for this long → reconnect. */
+  heartbeatTimeoutMs: positiveInt.default(60_000),
   /** How often callbacks that can have changed (due, dialing, recently changed) are polled. */
   pollIntervalMs: positiveInt.default(5_000),
   /** Reconciliation sweep of every non-terminal callback. */

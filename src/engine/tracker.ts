@@ -19,6 +19,10 @@
  *
  * Each change is one guarded Store.transition (from `pending`) carrying its history and outbox
  * rows; a concurrent change (cancel, another tracker) makes it a no-op.
+ *
+ * Event mode (events-listener.ts) turns the poll off (`poll: false`): platform events bring the
+ * changes and go through applyConversation, the same path the poll's reads take; the sweep still
+ * runs and repairs what events missed (a socket down, a channel being renewed).
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
@@ -35,6 +39,8 @@ export interface TrackerOptions {
   clock: Clock;
   policies: PolicyLookup;
   channels?: readonly EventChannel[];
+  /** False in event mode: runOnce only sweeps (events bring the changes). Default true. */
+  poll?: boolean;
   /** How often the poll runs; each trackable callback is read at most this often. 5000–10000. */
   pollIntervalMs?: number;
   /** How often the reconciliation sweep runs. */
@@ -86,13 +92,19 @@ export interface Tracker {
   runOnce(): Promise<TrackPassResult>;
   /** Reads one callback now and applies what the platform says. Returns the row after it. */
   refresh(record: CallbackRecord): Promise<CallbackRecord>;
+  /**
+   * Applies a conversation obtained elsewhere (a platform event) exactly as a poll's read would,
+   * and records the callback as read. True when a transition was written.
+   */
+  applyConversation(record: CallbackRecord, conversation: PlatformConversation): Promise<boolean>;
 }
 
 export function createTracker(options: TrackerOptions): Tracker {
   const o = {
     ...TRACKER_DEFAULTS,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as Required<Omit<TrackerOptions, 'onError'>> & Pick<TrackerOptions, 'onError'>;
+  } as Required<Omit<TrackerOptions, 'onError' | 'poll'>> & Pick<TrackerOptions, 'onError'>;
+  const pollEnabled = options.poll ?? true;
   const { store, genesys, clock } = options;
   const channels = options.channels ?? DEFAULT_EVENT_CHANNELS;
   const random = options.random ?? Math.random;
@@ -304,7 +316,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     },
 
     async runOnce() {
-      const polled = await tracker.pollOnce();
+      const polled = pollEnabled ? await tracker.pollOnce() : { checked: 0, changed: 0, errors: 0 };
       if (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs) {
         const swept = await tracker.sweepOnce();
         return {
@@ -323,6 +335,13 @@ export function createTracker(options: TrackerOptions): Tracker {
         await store.recordChecked([record.pk], clock.now());
       }
       return (await store.getByPk(record.pk)) ?? record;
+    },
+
+    async applyConversation(record, conversation) {
+      if (record.status !== 'pending' || record.conversationId !== conversation.id) return false;
+      const changed = await apply(record, conversation);
+      await store.recordChecked([record.pk], clock.now());
+      return changed;
     },
   };
   return tracker;

@@ -2,6 +2,7 @@
  * The southbound Genesys Cloud client: GenesysPort over undici, with the shared OAuth token,
  * the shared token bucket and the retry policy applied to every call.
  */
+import type { Models } from 'purecloud-platform-client-v2';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
 import { systemClock } from '../domain/types.js';
@@ -17,10 +18,13 @@ import {
   type CreateCallbackOptions,
   type CreatedCallback,
   type GenesysPort,
+  type NotificationChannel,
+  type NotificationsPort,
   type PlatformConversation,
   PlatformError,
   type PlatformParticipant,
   type QueueObservation,
+  type SubscribedTopic,
 } from './port.js';
 import { TokenBucket } from './rate-limit.js';
 import { errorFromAnswer, errorFromFailure, FullJitterBackoff, RetryPolicy, type Sleep } from './retry.js';
@@ -64,7 +68,7 @@ export interface GenesysClientStats {
   tokenRequests: number;
 }
 
-export interface GenesysClient extends GenesysPort {
+export interface GenesysClient extends GenesysPort, NotificationsPort {
   stats(): GenesysClientStats;
   close(): Promise<void>;
 }
@@ -452,6 +456,52 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
           `/api/v2/telephony/providers/edges/dids?pageSize=${GENESYS_DEFAULTS.pageSize}&pageNumber=${page}`,
         (body) => entities(body).flatMap((e) => (typeof e.phoneNumber === 'string' ? [e.phoneNumber] : [])),
       );
+    },
+
+    async createNotificationChannel(): Promise<NotificationChannel> {
+      // Repeating it after an unclear failure at worst leaves an unused channel, which the
+      // platform drops (oldest unconnected first) when the client reaches its channel limit.
+      const answer = await call({
+        op: 'POST /api/v2/notifications/channels',
+        method: 'POST',
+        path: '/api/v2/notifications/channels',
+        idempotent: true,
+      });
+      const b = (answer.body ?? {}) as Models.Channel;
+      if (typeof b.id !== 'string' || typeof b.connectUri !== 'string' || typeof b.expires !== 'string') {
+        throw new PlatformError(
+          'unclear',
+          {
+            code: 'PLATFORM_BAD_ANSWER',
+            message:
+              'The platform created a notification channel but did not say its id, connectUri and expires.',
+          },
+          answer.status,
+        );
+      }
+      return { id: b.id, connectUri: b.connectUri, expires: b.expires };
+    },
+
+    async subscribe(channelId: string, topics: readonly string[]): Promise<SubscribedTopic[]> {
+      const answer = await call({
+        op: 'POST /api/v2/notifications/channels/{id}/subscriptions',
+        method: 'POST',
+        path: `/api/v2/notifications/channels/${encodeURIComponent(channelId)}/subscriptions`,
+        body: topics.map((id) => ({ id }) satisfies Models.ChannelTopic),
+        // Adding a topic twice leaves one subscription.
+        idempotent: true,
+      });
+      return entities(answer.body).flatMap((e) => {
+        const t = e as Models.ChannelTopic;
+        if (typeof t.id !== 'string') return [];
+        return [
+          compact<SubscribedTopic>({
+            id: t.id,
+            state: str(t.state),
+            rejectionReason: str(t.rejectionReason),
+          }),
+        ];
+      });
     },
 
     stats: () => ({ ...stats, tokenRequests: auth.requests }),

@@ -76,6 +76,32 @@ export interface GenesysPort {
   listDids(): Promise<string[]>;
 }
 
+/** A notification channel: connect a websocket to connectUri before `expires` (ISO instant). */
+export interface NotificationChannel {
+  id: string;
+  connectUri: string;
+  expires: string;
+}
+
+/** A topic as the platform took it: state `Permitted`, or `Rejected` with a reason. */
+export interface SubscribedTopic {
+  id: string;
+  state?: string;
+  rejectionReason?: string;
+}
+
+/** The platform's notification service (event mode of tracking, DESIGN.md §4). */
+export interface NotificationsPort {
+  createNotificationChannel(): Promise<NotificationChannel>;
+  /** Adds topics to the channel's subscriptions (those already there stay). */
+  subscribe(channelId: string, topics: readonly string[]): Promise<SubscribedTopic[]>;
+}
+
+/** The topic carrying every change of the queue's callback conversations. */
+export function queueCallbackTopic(queueId: string): string {
+  return `v2.routing.queues.${queueId}.conversations.callbacks`;
+}
+
 export class PlatformError extends Error {
   constructor(
     readonly kind: PlatformErrorKind,

@@ -1,0 +1,199 @@
+/**
+ * Event mode of tracking against the real simulator (manual clock, real notification websocket)
+ * and a real SQLite ledger: the ledger follows the platform's callback events with the tracker's
+ * poll off; a dropped or silent socket is replaced; what was missed meanwhile is repaired by the
+ * sweep.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import {
+  createEventsListener,
+  type EventsListener,
+  type EventsListenerOptions,
+} from '../../src/engine/events-listener.js';
+import { CHANNEL_LIFETIME_MS } from '../../src/simulator/notifications.js';
+import {
+  BILLING_QUEUE_ID,
+  type EngineHarness,
+  MINUTE,
+  SUPPORT_QUEUE_ID,
+  startEngineHarness,
+  statusIs,
+} from './harness.js';
+import { waitFor } from './support.js';
+
+const ANSWERS = '+14155552671';
+
+let open: { h: EngineHarness; listener?: EventsListener }[] = [];
+afterEach(async () => {
+  for (const { h, listener } of open) {
+    await listener?.stop();
+    await h.close();
+  }
+  open = [];
+});
+
+async function eventHarness(opts: { sweepIntervalMs?: number } = {}) {
+  const h = await startEngineHarness({ tracker: { poll: false, ...opts } });
+  const entry: { h: EngineHarness; listener?: EventsListener } = { h };
+  open.push(entry);
+  const sockets: WebSocket[] = [];
+  const reasons: string[] = [];
+  const errors: string[] = [];
+  const control = { down: false };
+  const start = (overrides: Partial<EventsListenerOptions> = {}) => {
+    const listener = createEventsListener({
+      store: h.store,
+      genesys: h.genesys,
+      tracker: h.tracker,
+      clock: h.sim.clock,
+      queueIds: [SUPPORT_QUEUE_ID, BILLING_QUEUE_ID],
+      watchIntervalMs: 10,
+      reconnectBaseDelayMs: 5,
+      reconnectMaxDelayMs: 100,
+      // While "down", every connection attempt is refused (nothing listens on port 9).
+      openSocket: (url) => {
+        const ws = new WebSocket(control.down ? 'ws://127.0.0.1:9/' : url);
+        sockets.push(ws);
+        return ws;
+      },
+      onState: (state, detail) => {
+        if (state === 'reconnecting') reasons.push(String(detail.reason));
+      },
+      onError: (err) => errors.push(String(err)),
+      ...overrides,
+    });
+    entry.listener = listener;
+    listener.start();
+    return listener;
+  };
+  return { h, sockets, reasons, errors, control, start };
+}
+
+describe('event mode of tracking', () => {
+  it('completes a callback from its platform event, with fewer reads than polling', async () => {
+    // Polling mode, for comparison: the same callback followed by the poll alone.
+    const p = await startEngineHarness();
+    open.push({ h: p });
+    const polled = await p.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
+    await p.runUntil(statusIs(p, polled.callbackId, 'completed'), { maxMs: 20 * MINUTE });
+    const pollingReads = p.sim.control.requestCount('getCallback');
+
+    // Sweep far apart so that only an event can bring the change within this test.
+    const { h, start } = await eventHarness({ sweepIntervalMs: 60 * MINUTE });
+    const listener = start();
+    await waitFor(() => listener.connected(), 'the listener to connect');
+    const cb = await h.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
+    const received = () => listener.stats().events + listener.stats().heartbeats;
+    const end = h.now() + 20 * MINUTE;
+    await h.round();
+    while ((await h.get(cb.callbackId)).status !== 'completed') {
+      expect(h.now()).toBeLessThan(end);
+      h.sim.clock.advanceMs(1_000);
+      // Every message the simulator pushed has arrived and been applied before the next round.
+      await waitFor(() => received() >= h.sim.control.notificationsSent(), 'the events to arrive');
+      await listener.drain();
+      await h.round();
+    }
+
+    const done = await h.get(cb.callbackId);
+    expect(done.history.map((e) => e.status)).toEqual(['accepted', 'pending', 'completed']);
+    expect(listener.stats().applied).toBeGreaterThanOrEqual(1);
+    expect(listener.stats().reads).toBe(0);
+    // Applied within the step in which the agent was bridged.
+    const conv = h.sim.control.conversation(done.conversationId!)!;
+    const bridgedAt = Date.parse(
+      conv.conversation.participants.find((x) => x.purpose === 'agent')!.connectedTime as string,
+    );
+    expect(done.updatedAt - bridgedAt).toBeLessThanOrEqual(1_000);
+    const eventReads = h.sim.control.requestCount('getCallback');
+    expect(pollingReads).toBeGreaterThan(2);
+    expect(eventReads).toBeLessThan(pollingReads);
+  });
+
+  it('reconnects after the socket drops, and the sweep repairs a change missed while it was down', async () => {
+    const { h, sockets, reasons, control, start } = await eventHarness();
+    const cb = await h.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
+    await h.runUntil(statusIs(h, cb.callbackId, 'pending'));
+    const listener = start();
+    await waitFor(() => listener.connected(), 'the listener to connect');
+
+    control.down = true;
+    sockets.at(-1)!.terminate();
+    await waitFor(() => reasons.includes('closed'), 'the listener to see the socket close');
+
+    // The platform bridges the callback while no socket is connected: no event reaches callbackd.
+    const conversationId = (await h.get(cb.callbackId)).conversationId!;
+    const bridged = () =>
+      h.sim.control
+        .conversation(conversationId)
+        ?.conversation.participants.some((x) => x.purpose === 'agent' && x.connectedTime !== undefined) ??
+      false;
+    await h.runUntil(bridged, { maxMs: 10 * MINUTE });
+    expect(listener.connected()).toBe(false);
+
+    control.down = false;
+    await waitFor(() => listener.connected(), 'the listener to reconnect');
+    expect(listener.stats().connections).toBe(2);
+
+    await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 5 * MINUTE });
+    // Repaired by the sweep's read, not by an event.
+    expect(listener.stats().applied).toBe(0);
+    expect(h.sim.control.requestCount('getCallback')).toBeGreaterThanOrEqual(1);
+    expect((await h.get(cb.callbackId)).history.map((e) => e.status)).toEqual([
+      'accepted',
+      'pending',
+      'completed',
+    ]);
+
+    // The new connection is live: its heartbeats arrive.
+    const beats = listener.stats().heartbeats;
+    h.sim.clock.advanceMs(30_000);
+    await waitFor(() => listener.stats().heartbeats > beats, 'a heartbeat on the new connection');
+  });
+
+  it('replaces a socket that stays silent past heartbeatTimeoutMs', async () => {
+    const { h, sockets, reasons, start } = await eventHarness();
+    const listener = start({ heartbeatTimeoutMs: 60_000 });
+    await waitFor(() => listener.connected(), 'the listener to connect');
+    h.sim.clock.advanceMs(30_000);
+    await waitFor(() => listener.stats().heartbeats >= 1, 'the first heartbeat');
+    expect(reasons).toEqual([]);
+
+    // Open but silent: nothing more is read from it.
+    sockets[0]!.pause();
+    for (let i = 0; i < 7; i++) h.sim.clock.advanceMs(10_000);
+    await waitFor(() => listener.connected() && listener.stats().connections === 2, 'a new connection');
+    expect(reasons).toEqual(['silent']);
+    await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the silent socket to be closed');
+
+    const beats = listener.stats().heartbeats;
+    h.sim.clock.advanceMs(30_000);
+    await waitFor(() => listener.stats().heartbeats > beats, 'a heartbeat on the new connection');
+  });
+
+  it('moves to a new channel before the current one expires', async () => {
+    const { h, sockets, reasons, start } = await eventHarness();
+    const listener = start({ renewBeforeExpiryMs: CHANNEL_LIFETIME_MS - MINUTE });
+    await waitFor(() => listener.connected(), 'the listener to connect');
+    h.sim.clock.advanceMs(MINUTE + 1_000);
+    await waitFor(() => listener.stats().connections === 2 && listener.connected(), 'a new channel');
+    expect(reasons).toEqual(['renew']);
+    await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the old socket to be closed');
+  });
+
+  it('stop() cuts a reconnect backoff short and leaves no socket open', async () => {
+    const { sockets, control, start } = await eventHarness();
+    const listener = start({ reconnectBaseDelayMs: 60_000, reconnectMaxDelayMs: 60_000, random: () => 1 });
+    await waitFor(() => listener.connected(), 'the listener to connect');
+    control.down = true;
+    sockets.at(-1)!.terminate();
+    await waitFor(() => !listener.connected(), 'the socket to drop');
+    const t0 = Date.now();
+    await listener.stop();
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(
+      sockets.every((s) => s.readyState === WebSocket.CLOSED || s.readyState === WebSocket.CLOSING),
+    ).toBe(true);
+  });
+});
