@@ -11,7 +11,9 @@
  *
  *   npm run build && npx tsx bench/intake.ts
  *   knobs: BENCH_INTAKE_SECONDS (8), BENCH_INTAKE_ROUNDS (3), BENCH_INTAKE_CONNECTIONS (32),
- *          BENCH_PROFILE=1 (CPU-profile callbackd even when it meets the target)
+ *          BENCH_PROFILE=1 (CPU-profile callbackd even when it meets the target),
+ *          BENCH_INTAKE_API_ONLY=1 (also measure callbackd's API with the engine workers off:
+ *          what the submitter and tracker in the same process cost the API)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -92,7 +94,8 @@ function commitLatencyMs(dir: string): { p50: number; p99: number } {
 }
 
 interface Target {
-  name: 'baseline' | 'callbackd';
+  /** baseline, callbackd, or callbackd-api (workers off; BENCH_INTAKE_API_ONLY=1). */
+  name: string;
   url: string;
   headers: Record<string, string>;
 }
@@ -222,8 +225,11 @@ interface Servers {
   sim: Child;
   serve: Child;
   baseline: Child;
+  apiOnly: Child | null;
   callbackd: Target;
   base: Target;
+  /** Every target, in the order of the first round. */
+  targets: Target[];
   pragmas: string;
   ledgerPragmas: string;
 }
@@ -233,6 +239,7 @@ async function startServe(
   simUrl: string,
   name: string,
   nodeFlags: string[] = [],
+  apiOnly = false,
 ): Promise<{ serve: Child; target: Target }> {
   const ledger = join(dir, `${name}.db`);
   const config = join(dir, 'bench-config.yaml');
@@ -248,19 +255,25 @@ async function startServe(
     await runNode([CLI, 'keys', 'create', '--tenant', 'demo', '--scopes', 'all', '--config', config], env)
   ).trim();
   const serve = await startChild({
-    name: 'callbackd serve',
-    args: [CLI, 'serve', '--config', config, '--port', '0'],
+    name: apiOnly ? 'callbackd API without workers' : 'callbackd serve',
+    args: apiOnly
+      ? ['bench/lib/serve-api-only.ts', config]
+      : [CLI, 'serve', '--config', config, '--port', '0'],
     env,
-    nodeFlags,
+    nodeFlags: apiOnly ? [...TSX, ...nodeFlags] : nodeFlags,
     ready: /^listening on (http:\/\/\S+)/,
   });
   return {
     serve,
-    target: { name: 'callbackd', url: serve.ready[1]!, headers: { authorization: `Bearer ${key}` } },
+    target: {
+      name: apiOnly ? 'callbackd-api' : 'callbackd',
+      url: serve.ready[1]!,
+      headers: { authorization: `Bearer ${key}` },
+    },
   };
 }
 
-async function startServers(dir: string): Promise<Servers> {
+async function startServers(dir: string, apiOnly: boolean): Promise<Servers> {
   const sim = await startChild({
     name: 'simulator',
     args: [CLI, 'sim', '--port', '0'],
@@ -274,12 +287,16 @@ async function startServers(dir: string): Promise<Servers> {
     ready: /^listening on (http:\/\/\S+)/,
   });
   const pragmas = baseline.find(/^pragmas: (.*)$/)?.[1] ?? 'unknown';
+  const base: Target = { name: 'baseline', url: baseline.ready[1]!, headers: {} };
+  const api = apiOnly ? await startServe(dir, sim.ready[1]!, 'callbackd-api', [], true) : null;
   return {
     sim,
     serve,
     baseline,
+    apiOnly: api?.serve ?? null,
     callbackd,
-    base: { name: 'baseline', url: baseline.ready[1]!, headers: {} },
+    base,
+    targets: [base, callbackd, ...(api ? [api.target] : [])],
     pragmas,
     ledgerPragmas:
       'journal_mode=wal synchronous=2 (FULL), foreign_keys=ON, busy_timeout=5000, BEGIN IMMEDIATE, group commit of concurrent accepts',
@@ -314,50 +331,49 @@ export async function run(): Promise<void> {
   const rounds = envNumber('BENCH_INTAKE_ROUNDS', 3);
   const connections = envNumber('BENCH_INTAKE_CONNECTIONS', 32);
   const dir = tempDir('intake');
-  const s = await startServers(dir.path);
+  const apiOnly = process.env.BENCH_INTAKE_API_ONLY === '1';
+  const s = await startServers(dir.path, apiOnly);
+  // Each round rotates who goes first, so no target always runs on the same side of a noisy spell.
+  const orderOf = (r: number) => s.targets.map((_, i) => s.targets[(i + r) % s.targets.length]!);
   let profile: ProfileSummary | undefined;
   try {
     log(`baseline pragmas: ${s.pragmas}; callbackd ledger: ${s.ledgerPragmas}`);
     const commitBefore = commitLatencyMs(dir.path);
     log(`one durable SQLite commit on this disk now: p50 ${commitBefore.p50} ms, p99 ${commitBefore.p99} ms`);
-    await checkOnce(s.base);
-    await checkOnce(s.callbackd);
-    // Warm both up (JIT, SQLite page cache), results discarded.
-    for (const t of [s.base, s.callbackd]) await load(t, `warmup-${t.name}`, { seconds: 3, connections });
+    for (const t of s.targets) await checkOnce(t);
+    // Warm every target up (JIT, SQLite page cache), results discarded.
+    for (const t of s.targets) await load(t, `warmup-${t.name}`, { seconds: 3, connections });
 
-    const peaks: Record<Target['name'], LoadResult[]> = { baseline: [], callbackd: [] };
+    const peaks: Record<string, LoadResult[]> = Object.fromEntries(s.targets.map((t) => [t.name, []]));
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? [s.base, s.callbackd] : [s.callbackd, s.base];
-      for (const t of order) {
+      for (const t of orderOf(r)) {
         const res = await load(t, `peak-${r}-${t.name}`, { seconds, connections });
-        peaks[t.name].push(res);
-        log(`round ${r + 1} peak      ${t.name.padEnd(9)} ${fmt(res)}`);
+        peaks[t.name]!.push(res);
+        log(`round ${r + 1} peak      ${t.name.padEnd(13)} ${fmt(res)}`);
       }
     }
-    const peakRate = {
-      baseline: median(peaks.baseline.map((p) => p.rate)),
-      callbackd: median(peaks.callbackd.map((p) => p.rate)),
-    };
+    const peakRate: Record<string, number> = Object.fromEntries(
+      s.targets.map((t) => [t.name, median(peaks[t.name]!.map((p) => p.rate))]),
+    );
 
-    const halves: Record<Target['name'], LoadResult[]> = { baseline: [], callbackd: [] };
+    const halves: Record<string, LoadResult[]> = Object.fromEntries(s.targets.map((t) => [t.name, []]));
     for (let r = 0; r < rounds; r++) {
-      const order = r % 2 === 0 ? [s.base, s.callbackd] : [s.callbackd, s.base];
-      for (const t of order) {
+      for (const t of orderOf(r)) {
         // callbackd's /metrics resets its event-loop delay histogram on each scrape: scrape before
         // and after, and the second one covers exactly this run.
-        const before = t.name === 'callbackd' ? await scrape(t.url) : undefined;
+        const before = t.name.startsWith('callbackd') ? await scrape(t.url) : undefined;
         const res = await load(t, `half-${r}-${t.name}`, {
           seconds,
           connections,
-          overallRate: peakRate[t.name] / 2,
+          overallRate: peakRate[t.name]! / 2,
         });
         if (before) res.server = serverSide(before, await scrape(t.url));
-        halves[t.name].push(res);
+        halves[t.name]!.push(res);
         const lag = res.server
           ? `; server side: ${res.server.over10msPercent}% > 10 ms, ${res.server.over25msPercent}% > 25 ms, event-loop delay p99 ${res.server.eventLoopDelayP99Ms} ms, max ${res.server.eventLoopDelayMaxMs} ms`
           : '';
         log(
-          `round ${r + 1} half-peak ${t.name.padEnd(9)} ${fmt(res)} (asked ${round(peakRate[t.name] / 2, 0)} req/s)${lag}`,
+          `round ${r + 1} half-peak ${t.name.padEnd(13)} ${fmt(res)} (asked ${round(peakRate[t.name]! / 2, 0)} req/s)${lag}`,
         );
       }
     }
@@ -377,15 +393,28 @@ export async function run(): Promise<void> {
       errors: rs.reduce((a, x) => a + x.errors, 0),
       runs: rs,
     });
+    const byTarget = (runs: Record<string, LoadResult[]>) =>
+      Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, summarize(rs)]));
+    const peakOf = byTarget(peaks);
+    const halfOf = byTarget(halves);
+    const cbPeaks = peaks.callbackd!;
+    const basePeaks = peaks.baseline!;
     const measured = {
-      peak: { baseline: summarize(peaks.baseline), callbackd: summarize(peaks.callbackd) },
-      halfPeak: { baseline: summarize(halves.baseline), callbackd: summarize(halves.callbackd) },
-      rateRatio: round(peakRate.callbackd / peakRate.baseline, 3),
+      peak: peakOf as Record<string, ReturnType<typeof summarize>> & {
+        baseline: ReturnType<typeof summarize>;
+        callbackd: ReturnType<typeof summarize>;
+      },
+      halfPeak: halfOf as Record<string, ReturnType<typeof summarize>> & {
+        baseline: ReturnType<typeof summarize>;
+        callbackd: ReturnType<typeof summarize>;
+      },
+      rateRatio: round(peakRate.callbackd! / peakRate.baseline!, 3),
       /** callbackd ÷ baseline within each round (the two ran back to back), and their median. */
-      roundRatios: peaks.callbackd.map((c, i) => round(c.rate / (peaks.baseline[i]?.rate ?? Number.NaN), 3)),
-      roundRatioMedian: median(
-        peaks.callbackd.map((c, i) => c.rate / (peaks.baseline[i]?.rate ?? Number.NaN)),
-      ),
+      roundRatios: cbPeaks.map((c, i) => round(c.rate / (basePeaks[i]?.rate ?? Number.NaN), 3)),
+      roundRatioMedian: median(cbPeaks.map((c, i) => c.rate / (basePeaks[i]?.rate ?? Number.NaN))),
+      apiOnlyRateRatio: peakRate['callbackd-api']
+        ? round(peakRate['callbackd-api'] / peakRate.baseline!, 3)
+        : undefined,
       callbackdServeMemoryMb: serveMemory,
       sqliteCommitMs: commitBefore,
       profile: undefined as ProfileSummary | undefined,
@@ -408,22 +437,22 @@ export async function run(): Promise<void> {
 
     log('');
     log(`peak (${connections} connections, ${seconds} s × ${rounds} rounds, medians):`);
-    log(
-      `  baseline   ${measured.peak.baseline.rate} req/s, p50 ${measured.peak.baseline.p50} ms, p99 ${measured.peak.baseline.p99} ms`,
-    );
-    log(
-      `  callbackd  ${measured.peak.callbackd.rate} req/s, p50 ${measured.peak.callbackd.p50} ms, p99 ${measured.peak.callbackd.p99} ms`,
-    );
+    for (const t of s.targets) {
+      const m = measured.peak[t.name]!;
+      log(`  ${t.name.padEnd(13)} ${m.rate} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms`);
+    }
     log(
       `  callbackd ÷ baseline per round: ${measured.roundRatios.join(', ')} (median ${round(measured.roundRatioMedian, 3)})`,
     );
     log("at half of each one's own peak (autocannon overallRate):");
-    log(
-      `  baseline   ${measured.halfPeak.baseline.rate} req/s, p50 ${measured.halfPeak.baseline.p50} ms, p99 ${measured.halfPeak.baseline.p99} ms`,
-    );
-    log(
-      `  callbackd  ${measured.halfPeak.callbackd.rate} req/s, p50 ${measured.halfPeak.callbackd.p50} ms, p99 ${measured.halfPeak.callbackd.p99} ms; server side ${measured.halfPeak.callbackd.serverOver25msPercent}% of POSTs > 25 ms, event-loop delay p99 ${measured.halfPeak.callbackd.eventLoopDelayP99Ms} ms`,
-    );
+    for (const t of s.targets) {
+      const m = measured.halfPeak[t.name]!;
+      const server =
+        m.serverOver25msPercent === undefined
+          ? ''
+          : `; server side ${m.serverOver25msPercent}% of POSTs > 25 ms, event-loop delay p99 ${m.eventLoopDelayP99Ms} ms`;
+      log(`  ${t.name.padEnd(13)} ${m.rate} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms${server}`);
+    }
 
     finish(
       {
@@ -447,7 +476,7 @@ export async function run(): Promise<void> {
       started,
     );
   } finally {
-    await Promise.all([s.serve.stop(), s.baseline.stop(), s.sim.stop()]);
+    await Promise.all([s.serve.stop(), s.baseline.stop(), s.apiOnly?.stop(), s.sim.stop()]);
     dir.remove();
   }
 }
