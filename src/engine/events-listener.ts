@@ -143,6 +143,8 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
       );
     }
     const expiresMs = Date.parse(channel.expires);
+    // An abort listener added after the abort would never fire.
+    if (signal.aborted) throw new Error('stopped');
     const socket = openSocket(channel.connectUri);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -172,6 +174,7 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
     }, o.watchIntervalMs);
     const onAbort = () => settle('stopped');
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) settle('stopped');
     socket.on('message', (data) => {
       lastMessageAt = clock.now();
       onMessage(String(data));

@@ -4,8 +4,15 @@
  * poll off; a dropped or silent socket is replaced; what was missed meanwhile is repaired by the
  * sweep.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { startApp } from '../../src/app.js';
+import { defaultConfigInput } from '../../src/config/defaults.js';
+import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import {
   createEventsListener,
   type EventsListener,
@@ -182,6 +189,16 @@ describe('event mode of tracking', () => {
     await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the old socket to be closed');
   });
 
+  it('stop() while the channel is still being opened returns and opens no socket', async () => {
+    const { sockets, start } = await eventHarness();
+    const listener = start();
+    await listener.stop();
+    expect(listener.connected()).toBe(false);
+    expect(
+      sockets.every((s) => s.readyState === WebSocket.CLOSED || s.readyState === WebSocket.CLOSING),
+    ).toBe(true);
+  });
+
   it('stop() cuts a reconnect backoff short and leaves no socket open', async () => {
     const { sockets, control, start } = await eventHarness();
     const listener = start({ reconnectBaseDelayMs: 60_000, reconnectMaxDelayMs: 60_000, random: () => 1 });
@@ -195,5 +212,76 @@ describe('event mode of tracking', () => {
     expect(
       sockets.every((s) => s.readyState === WebSocket.CLOSED || s.readyState === WebSocket.CLOSING),
     ).toBe(true);
+  });
+});
+
+describe('startApp with tracking.mode events', () => {
+  it('follows a callback to completed from platform events, with the poll off', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callbackd-events-'));
+    const input = defaultConfigInput();
+    const config = CallbackdConfigSchema.parse({
+      ...input,
+      ledger: { url: join(dir, 'events.db') },
+      // The sweep is an hour away (simulated), so only an event can bring the completion.
+      tracking: { mode: 'events', pollIntervalMs: 200, sweepIntervalMs: 60 * MINUTE },
+    });
+    const t0 = Date.parse('2030-01-07T15:00:00.000Z');
+    const app = await startApp({
+      config,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      simulatorStartTime: t0,
+    });
+    try {
+      const api = async (method: string, path: string, body?: unknown) => {
+        const res = await fetch(app.url + path, {
+          method,
+          headers: {
+            authorization: `Bearer ${app.demoKey}`,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return (await res.json()) as Record<string, unknown>;
+      };
+      const created = await api('POST', '/api/v2/routing/callbacks', {
+        callbackNumber: ANSWERS,
+        callbackFrom: '+18005551234',
+        callbackTo: '+18005551234',
+        scheduledTime: new Date(t0 + 2 * MINUTE).toISOString(),
+        timeout: 300,
+        routingData: { queueId: SUPPORT_QUEUE_ID, priority: 5 },
+        mediaType: 'voice',
+        customerData: { externalId: 'CRM-998271', firstName: 'Marcus', lastName: 'Vance' },
+      });
+      expect(created.status, JSON.stringify(created)).toBe('accepted');
+      const path = `/api/v2/routing/callbacks/${String(created.callbackId)}`;
+      const pending = await waitFor(async () => {
+        const r = await api('GET', path);
+        return r.status === 'pending' ? r : undefined;
+      }, 'pending');
+      // The listener is connected once a heartbeat has been pushed to it.
+      const sim = app.simulator!;
+      const sent = sim.control.notificationsSent();
+      sim.clock.advanceMs(30_000);
+      await waitFor(() => sim.control.notificationsSent() > sent, 'a heartbeat pushed to the listener');
+
+      const conversationId = String(pending.conversationId);
+      const bridged = () =>
+        sim.control
+          .conversation(conversationId)
+          ?.conversation.participants.some((x) => x.purpose === 'agent' && x.connectedTime !== undefined);
+      for (let i = 0; i < 10 * 60 && !bridged(); i++) {
+        sim.clock.advanceMs(1_000);
+        // Lets the socket's messages in between steps, as simulated time moves.
+        await api('GET', path);
+      }
+      expect(bridged()).toBe(true);
+      await waitFor(async () => (await api('GET', path)).status === 'completed', 'completed from the event');
+      expect(sim.control.requestCount('getCallback')).toBe(0);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
