@@ -129,7 +129,8 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
 
   async function connect(signal: AbortSignal): Promise<Connection> {
     const channel = await genesys.createNotificationChannel();
-    const subscribed = await genesys.subscribe(channel.id, topics);
+    // No queue configured: nothing to subscribe (the channel still proves the connection).
+    const subscribed = topics.length > 0 ? await genesys.subscribe(channel.id, topics) : [];
     const refused = subscribed.filter((t) => t.state !== undefined && t.state !== 'Permitted');
     if (refused.length > 0) {
       // The others still work; these queues are left to the sweep.

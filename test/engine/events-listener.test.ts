@@ -189,6 +189,16 @@ describe('event mode of tracking', () => {
     await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the old socket to be closed');
   });
 
+  it('reports a topic the platform refuses (unknown queue) and still listens on the others', async () => {
+    const { errors, start } = await eventHarness();
+    const unknownQueue = '00000000-0000-4000-8000-000000000000';
+    const listener = start({ queueIds: [SUPPORT_QUEUE_ID, unknownQueue] });
+    await waitFor(() => listener.connected(), 'the listener to connect');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain('EVENTS_TOPIC_REJECTED');
+    expect(errors[0]).toContain(`v2.routing.queues.${unknownQueue}.conversations.callbacks`);
+  });
+
   it('stop() while the channel is still being opened returns and opens no socket', async () => {
     const { sockets, start } = await eventHarness();
     const listener = start();
