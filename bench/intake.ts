@@ -24,6 +24,7 @@ import {
   atMost,
   type Child,
   CLI,
+  cpuTimeMs,
   distribution,
   envNumber,
   finish,
@@ -96,6 +97,8 @@ function commitLatencyMs(dir: string): { p50: number; p99: number } {
 interface Target {
   /** baseline, callbackd, or callbackd-api (workers off; BENCH_INTAKE_API_ONLY=1). */
   name: string;
+  /** The server process, for its CPU time. */
+  pid: number;
   url: string;
   headers: Record<string, string>;
 }
@@ -110,6 +113,8 @@ interface LoadResult {
   non2xx: number;
   errors: number;
   seconds: number;
+  /** Server CPU time (user + system) per 2xx answer during the run; callbackd's includes its engine workers. */
+  cpuMsPerRequest: number | undefined;
   /** callbackd only: its own view of the run, from /metrics. */
   server?: ServerSide;
 }
@@ -176,6 +181,7 @@ async function load(
   const body = bodyTemplate();
   let n = 0;
   const prefix = `bench-${label}`;
+  const cpuBefore = cpuTimeMs(target.pid);
   const result = await autocannon({
     url: target.url + PATH,
     connections: opts.connections,
@@ -191,7 +197,12 @@ async function load(
     ],
   });
   const seconds = result.duration;
+  const cpuAfter = cpuTimeMs(target.pid);
   return {
+    cpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null
+        ? undefined
+        : round((cpuAfter - cpuBefore) / Math.max(1, result['2xx']), 3),
     rate: round(result['2xx'] / seconds, 1),
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -268,6 +279,7 @@ async function startServe(
     target: {
       name: apiOnly ? 'callbackd-api' : 'callbackd',
       url: serve.ready[1]!,
+      pid: serve.pid,
       headers: { authorization: `Bearer ${key}` },
     },
   };
@@ -287,7 +299,7 @@ async function startServers(dir: string, apiOnly: boolean): Promise<Servers> {
     ready: /^listening on (http:\/\/\S+)/,
   });
   const pragmas = baseline.find(/^pragmas: (.*)$/)?.[1] ?? 'unknown';
-  const base: Target = { name: 'baseline', url: baseline.ready[1]!, headers: {} };
+  const base: Target = { name: 'baseline', url: baseline.ready[1]!, pid: baseline.pid, headers: {} };
   const api = apiOnly ? await startServe(dir, sim.ready[1]!, 'callbackd-api', [], true) : null;
   return {
     sim,
@@ -384,6 +396,9 @@ export async function run(): Promise<void> {
       p50: median(rs.map((x) => x.p50)),
       p99: median(rs.map((x) => x.p99)),
       non2xx: rs.reduce((a, x) => a + x.non2xx, 0),
+      cpuMsPerRequest: median(
+        rs.flatMap((x) => (x.cpuMsPerRequest === undefined ? [] : [x.cpuMsPerRequest])),
+      ),
       serverOver25msPercent: rs.some((x) => x.server)
         ? median(rs.flatMap((x) => (x.server ? [x.server.over25msPercent] : [])))
         : undefined,
@@ -412,6 +427,11 @@ export async function run(): Promise<void> {
       /** callbackd ÷ baseline within each round (the two ran back to back), and their median. */
       roundRatios: cbPeaks.map((c, i) => round(c.rate / (basePeaks[i]?.rate ?? Number.NaN), 3)),
       roundRatioMedian: median(cbPeaks.map((c, i) => c.rate / (basePeaks[i]?.rate ?? Number.NaN))),
+      /**
+       * Baseline CPU per request ÷ callbackd's: the rate ratio to expect when both are CPU-bound
+       * (less sensitive to the neighbours' load than the rates themselves).
+       */
+      cpuCostRatio: round(peakOf.baseline!.cpuMsPerRequest / peakOf.callbackd!.cpuMsPerRequest, 3),
       apiOnlyRateRatio: peakRate['callbackd-api']
         ? round(peakRate['callbackd-api'] / peakRate.baseline!, 3)
         : undefined,
@@ -439,10 +459,12 @@ export async function run(): Promise<void> {
     log(`peak (${connections} connections, ${seconds} s × ${rounds} rounds, medians):`);
     for (const t of s.targets) {
       const m = measured.peak[t.name]!;
-      log(`  ${t.name.padEnd(13)} ${m.rate} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms`);
+      log(
+        `  ${t.name.padEnd(13)} ${m.rate} req/s, p50 ${m.p50} ms, p99 ${m.p99} ms; server CPU ${round(m.cpuMsPerRequest, 3)} ms per request`,
+      );
     }
     log(
-      `  callbackd ÷ baseline per round: ${measured.roundRatios.join(', ')} (median ${round(measured.roundRatioMedian, 3)})`,
+      `  callbackd ÷ baseline per round: ${measured.roundRatios.join(', ')} (median ${round(measured.roundRatioMedian, 3)}); CPU per request, baseline ÷ callbackd: ${measured.cpuCostRatio}`,
     );
     log("at half of each one's own peak (autocannon overallRate):");
     for (const t of s.targets) {
