@@ -182,6 +182,7 @@ function startWorkers(
     channels,
     // Event mode: events bring the changes; runOnce only runs the sweep, which repairs gaps.
     poll: !eventMode,
+    readMode: config.tracking.readMode,
     pollIntervalMs: config.tracking.pollIntervalMs,
     sweepIntervalMs: config.tracking.sweepIntervalMs,
     recentChangeWindowMs: config.tracking.recentWindowMs,

@@ -212,6 +212,12 @@ export const TrackingSchema = z.strictObject({
    * channel (queue callback topics) instead, with the poll off and the sweep repairing gaps.
    */
   mode: z.enum(['poll', 'events']).default('poll'),
+  /**
+   * How the tracker reads callbacks: 'get' (one GET per callback read) or 'analytics' (one
+   * analytics details query per 100 callbacks: far fewer platform calls, but it sees changes only
+   * after the platform's analytics lag, seconds to minutes).
+   */
+  readMode: z.enum(['get', 'analytics']).default('get'),
   /** Event mode: no message (event or heartbeat, sent every 30 s) for this long → reconnect. */
   heartbeatTimeoutMs: positiveInt.default(60_000),
   /** How often callbacks that can have changed (due, dialing, recently changed) are polled. */

@@ -14,8 +14,14 @@
  *   see (a callback disconnected on the platform days before its time) without bursts of calls
  *   and without holding all callbacks in memory.
  *
- * The platform has no batch read of live callback conversations (the analytics query that could
- * batch lags by seconds to minutes), so each read is one GET, run with bounded concurrency.
+ * The platform has no batch read of live callback conversations, so by default (readMode 'get')
+ * each read is one GET, run with bounded concurrency. readMode 'analytics' instead reads all the
+ * callbacks a pass would read with one analytics details query per 100: far fewer calls, but the
+ * answer lags the live conversation (analyticsLagMs) and carries no errorInfo, so a callback the
+ * query does not hold yet is left for the next pass, and an ended one that reads as rejected is
+ * confirmed with a GET (a queue-full drop, which is retried, looks like any other error there).
+ * A lagging read can never move a callback backwards: only an ended (or agent-connected)
+ * conversation leads to a transition, always from `pending`.
  *
  * Each change is one guarded Store.transition (from `pending`) carrying its history and outbox
  * rows; a concurrent change (cancel, another tracker) makes it a no-op.
@@ -35,7 +41,9 @@ import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './event
 
 export interface TrackerOptions {
   store: Store;
-  genesys: Pick<GenesysPort, 'getCallbackConversation'>;
+  genesys: Pick<GenesysPort, 'getCallbackConversation'> & Partial<Pick<GenesysPort, 'getConversationsByIds'>>;
+  /** 'get': one GET per callback read (default). 'analytics': batched reads (see above). */
+  readMode?: TrackingReadMode;
   clock: Clock;
   policies: PolicyLookup;
   channels?: readonly EventChannel[];
@@ -62,6 +70,13 @@ export interface TrackerOptions {
   /** Called with errors a pass caught (one callback's failure never stops the others). */
   onError?: (err: unknown, callback: CallbackRecord) => void;
 }
+
+export type TrackingReadMode = 'get' | 'analytics';
+
+/** How far before a callback's creation in the ledger the batch query's interval starts (clock skew). */
+const ANALYTICS_INTERVAL_BEFORE_MS = 3_600_000;
+/** How far past now it ends: conversations are created now or earlier, this only absorbs skew. */
+const ANALYTICS_INTERVAL_AFTER_MS = 86_400_000;
 
 export const TRACKER_DEFAULTS = {
   pollIntervalMs: 5_000,
@@ -103,9 +118,14 @@ export function createTracker(options: TrackerOptions): Tracker {
   const o = {
     ...TRACKER_DEFAULTS,
     ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-  } as Required<Omit<TrackerOptions, 'onError' | 'poll'>> & Pick<TrackerOptions, 'onError'>;
+  } as Required<Omit<TrackerOptions, 'onError' | 'poll' | 'readMode'>> & Pick<TrackerOptions, 'onError'>;
   const pollEnabled = options.poll ?? true;
+  const readMode = options.readMode ?? 'get';
   const { store, genesys, clock } = options;
+  const batchRead = genesys.getConversationsByIds?.bind(genesys);
+  if (readMode === 'analytics' && !batchRead) {
+    throw new Error("readMode 'analytics' needs a genesys port with getConversationsByIds");
+  }
   const channels = options.channels ?? DEFAULT_EVENT_CHANNELS;
   const random = options.random ?? Math.random;
 
@@ -249,7 +269,58 @@ export function createTracker(options: TrackerOptions): Tracker {
     return done !== null;
   }
 
+  /**
+   * readMode 'analytics': one details query per 100 callbacks. Each conversation found goes through
+   * apply() like a GET's; one not found (too new for analytics) is left, unrecorded, for the next
+   * pass. Only the callbacks found are recorded as read.
+   */
+  async function runBatchedChecks(recs: CallbackRecord[]): Promise<TrackPassResult> {
+    const result: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
+    const byConversation = new Map<string, CallbackRecord>();
+    for (const rec of recs) if (rec.conversationId) byConversation.set(rec.conversationId, rec);
+    if (byConversation.size === 0 || !batchRead) return result;
+    const now = clock.now();
+    const oldest = Math.min(...[...byConversation.values()].map((r) => r.createdAt));
+    let found: PlatformConversation[];
+    try {
+      // One query per 100 ids (the client's page of the details query).
+      result.checked += Math.ceil(byConversation.size / 100);
+      found = await batchRead(
+        [...byConversation.keys()],
+        oldest - ANALYTICS_INTERVAL_BEFORE_MS,
+        now + ANALYTICS_INTERVAL_AFTER_MS,
+      );
+    } catch (err) {
+      result.errors++;
+      // One failed query fails the whole batch: report it once, not once per callback.
+      o.onError?.(err, byConversation.values().next().value!);
+      return result;
+    }
+    const read: number[] = [];
+    for (const conversation of found) {
+      const rec = byConversation.get(conversation.id);
+      if (!rec) continue;
+      byConversation.delete(conversation.id);
+      read.push(rec.pk);
+      if (mapConversation(conversation).status === 'rejected') {
+        // Analytics has no errorInfo: the live conversation tells a queue-full drop (retried)
+        // from a final rejection.
+        await readAndApply(rec, result);
+        continue;
+      }
+      try {
+        if (await apply(rec, conversation)) result.changed++;
+      } catch (err) {
+        result.errors++;
+        o.onError?.(err, rec);
+      }
+    }
+    if (read.length > 0) await store.recordChecked(read, clock.now());
+    return result;
+  }
+
   async function runChecks(recs: CallbackRecord[]): Promise<TrackPassResult> {
+    if (readMode === 'analytics') return runBatchedChecks(recs);
     const result: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
     let next = 0;
     const worker = async () => {

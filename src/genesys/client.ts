@@ -10,6 +10,7 @@ import { type AuthLogger, TokenProvider } from './auth.js';
 import {
   DISCONNECT_BODY,
   toCallbackIdQuery,
+  toConversationIdsQuery,
   toCreateCallbackCommand,
   toPatchCallbackRequest,
   toQueueObservationQuery,
@@ -388,6 +389,35 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
         );
         const total = typeof b.totalHits === 'number' ? b.totalHits : undefined;
         if (convs.length < GENESYS_DEFAULTS.pageSize || (total !== undefined && out.length >= total)) break;
+      }
+      return out;
+    },
+
+    async getConversationsByIds(
+      conversationIds: readonly string[],
+      from: EpochMs,
+      to: EpochMs,
+    ): Promise<PlatformConversation[]> {
+      const ids = [...new Set(conversationIds)];
+      const out: PlatformConversation[] = [];
+      const fromIso = new Date(from).toISOString();
+      const toIso = new Date(Math.max(to, from + 1)).toISOString();
+      const size = GENESYS_DEFAULTS.pageSize;
+      // One query per `size` ids, so that each answers in a single page.
+      for (let i = 0; i < ids.length; i += size) {
+        const chunk = ids.slice(i, i + size);
+        const answer = await call({
+          op: 'POST /api/v2/analytics/conversations/details/query',
+          method: 'POST',
+          path: '/api/v2/analytics/conversations/details/query',
+          body: toConversationIdsQuery(chunk, fromIso, toIso, 1, size),
+          idempotent: true,
+        });
+        const b = (answer.body ?? {}) as { conversations?: unknown };
+        const convs = Array.isArray(b.conversations) ? b.conversations : [];
+        out.push(
+          ...convs.map(fromAnalyticsConversation).filter((c): c is PlatformConversation => c !== undefined),
+        );
       }
       return out;
     },

@@ -131,3 +131,36 @@ export function toQueueObservationQuery(queueIds: readonly string[]): Models.Que
     metrics: [...OBSERVATION_METRICS],
   } satisfies Models.QueueObservationQuery;
 }
+
+/**
+ * Analytics details query: the conversations with these ids (an OR of conversationId predicates),
+ * started in [fromIso, toIso). The batch read of tracking's analytics mode.
+ */
+export function toConversationIdsQuery(
+  conversationIds: readonly string[],
+  fromIso: string,
+  toIso: string,
+  pageNumber: number,
+  pageSize: number,
+): Models.ConversationQuery {
+  return {
+    interval: `${fromIso}/${toIso}`,
+    order: 'asc',
+    orderBy: 'conversationStart',
+    conversationFilters: [
+      {
+        type: 'or',
+        predicates: conversationIds.map(
+          (id) =>
+            ({
+              type: 'dimension',
+              dimension: 'conversationId',
+              operator: 'matches',
+              value: id,
+            }) satisfies Models.ConversationDetailQueryPredicate,
+        ),
+      } satisfies Models.ConversationDetailQueryFilter,
+    ],
+    paging: { pageSize, pageNumber } satisfies Models.PagingSpec,
+  } satisfies Models.ConversationQuery;
+}

@@ -70,6 +70,16 @@ export interface GenesysPort {
   disconnectCallback(conversationId: string): Promise<void>;
   /** Conversations whose participants carry attribute callbackId = id, created in [from, to). */
   findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]>;
+  /**
+   * The batch read (analytics conversation details): those of `conversationIds` that analytics
+   * already holds, started in [from, to). It lags the live conversation (seconds to minutes) and
+   * carries no errorInfo; a conversation too new for analytics is simply absent.
+   */
+  getConversationsByIds(
+    conversationIds: readonly string[],
+    from: EpochMs,
+    to: EpochMs,
+  ): Promise<PlatformConversation[]>;
   queueObservations(queueIds: readonly string[]): Promise<QueueObservation[]>;
   getQueue(queueId: string): Promise<{ id: string; name: string } | undefined>;
   listWrapupCodes(queueId: string): Promise<{ id: string; name: string }[]>;
