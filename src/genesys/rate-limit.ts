@@ -5,20 +5,23 @@
  *
  * A plain bucket of capacity C refilled at N/min lets C + N requests through in some minute.
  * To keep *every* sliding minute at or under N, the refill rate is (N - C)/min: a full burst
- * plus a minute of refill is then exactly N.
+ * plus a minute of refill is then exactly N. The burst is kept small (DEFAULT_MAX_BURST) because
+ * it is paid for in sustained rate: a long drain runs at (N - C)/N of the limit.
  */
 import type { Clock } from '../domain/types.js';
 import { realSleep, type Sleep } from './retry.js';
 
 export interface RateLimiterOptions {
   requestsPerMinute: number;
-  /** Requests allowed back to back after an idle spell; default a tenth of the limit. */
+  /** Requests allowed back to back after an idle spell; default a tenth of the limit, at most DEFAULT_MAX_BURST. */
   burst?: number;
   clock: Clock;
   sleep?: Sleep;
 }
 
 const MINUTE_MS = 60_000;
+/** 10 of 300/min leaves 0.967 of the limit for a sustained drain (a tenth would leave 0.9). */
+export const DEFAULT_MAX_BURST = 10;
 
 export class TokenBucket {
   readonly requestsPerMinute: number;
@@ -36,7 +39,10 @@ export class TokenBucket {
     this.requestsPerMinute = opts.requestsPerMinute;
     this.burst = Math.max(
       1,
-      Math.min(opts.burst ?? Math.floor(opts.requestsPerMinute / 10), opts.requestsPerMinute - 1),
+      Math.min(
+        opts.burst ?? Math.min(DEFAULT_MAX_BURST, Math.floor(opts.requestsPerMinute / 10)),
+        opts.requestsPerMinute - 1,
+      ),
     );
     this.refillPerMs = (opts.requestsPerMinute - this.burst) / MINUTE_MS;
     this.clock = opts.clock;

@@ -37,15 +37,20 @@ describe('token bucket', () => {
     },
   );
 
-  it('lets a burst through at once after an idle spell, then spaces requests out', () => {
+  it('lets a small burst through at once after an idle spell, then spaces requests out', () => {
     const clock = new ManualClock();
     const bucket = new TokenBucket({ requestsPerMinute: 300, clock });
-    expect(bucket.burst).toBe(30);
-    const waits = Array.from({ length: 32 }, () => bucket.reserve());
-    expect(waits.slice(0, 30).every((w) => w === 0)).toBe(true);
-    // (300 - 30) per minute = one every 222 ms once the burst is spent.
-    expect(waits[30]).toBe(223);
-    expect(waits[31]).toBe(445);
+    // A tenth of the limit, capped at 10 so a long drain keeps 290/300 of the rate.
+    expect(bucket.burst).toBe(10);
+    const waits = Array.from({ length: 12 }, () => bucket.reserve());
+    expect(waits.slice(0, 10).every((w) => w === 0)).toBe(true);
+    // (300 - 10) per minute = one every 206.9 ms once the burst is spent.
+    expect(waits[10]).toBe(207);
+    expect(waits[11]).toBe(414);
+  });
+
+  it('takes a tenth of a small limit as its burst', () => {
+    expect(new TokenBucket({ requestsPerMinute: 60, clock: new ManualClock() }).burst).toBe(6);
   });
 
   it('an aborted wait gives its slot back', async () => {
