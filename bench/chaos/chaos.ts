@@ -12,10 +12,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import { type Answer, RetryingClient } from './lib/client.js';
-import { Cluster, TENANT, waitForCluster } from './lib/cluster.js';
+import { Cluster, TENANT } from './lib/cluster.js';
+import { drainAndAudit } from './lib/drain.js';
 import {
   type AuditCounts,
-  auditLedger,
   describeViolations,
   FINAL,
   FinalStateWatcher,
@@ -32,7 +32,6 @@ import {
   planWorkload,
   sendWorkload,
   setUpPlatform,
-  summarizeAnswers,
 } from './lib/workload.js';
 
 export interface ChaosOptions {
@@ -249,51 +248,22 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
 
     // Drain: the engine carries every callback to its end (the steady faults stay on). The
     // simulator's clock is pushed ahead so the platform dials and ends calls without waiting.
-    const drainStarted = Date.now();
-    let snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
     // With cancels, the simulator stays within a minute of the wall clock: callbackd looks a
     // cancelled callback's stray platform callback up in a window of ±60 s around its own time.
     let advanceLeftMs = o.cancelShare > 0 ? 45_000 : Number.POSITIVE_INFINITY;
-    await waitForCluster(
+    const { drainMs, answered, audit } = await drainAndAudit({
       cluster,
-      'every callback in a final state on the ledger and the platform',
-      () => {
+      watcher,
+      answers,
+      requestDeadlineMs: o.requestDeadlineMs,
+      drainTimeoutMs: o.drainTimeoutMs,
+      advance: () => {
         const step = Math.min(5_000, advanceLeftMs);
         if (step > 0) sim.clock.advanceMs(step);
         advanceLeftMs -= step;
-        snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
-        const open = snapshot.rows.filter((r) => !FINAL.has(r.status)).length;
-        const live = sim.control.conversations().filter((c) => c.endReason === null).length;
-        return open === 0 && live === 0;
       },
-      o.drainTimeoutMs,
-      () => `ledger ${JSON.stringify(snapshot.byStatus)}, ${snapshot.inFlight} in flight`,
-    ).catch((err: Error) => {
-      violations.push({ kind: 'not-drained', detail: err.message });
+      violations,
     });
-    const drainMs = Date.now() - drainStarted;
-    await cluster.stop();
-    watcher.stop();
-    watcher.sample();
-
-    const answered = summarizeAnswers(answers, o.requestDeadlineMs);
-    violations.push(...answered.violations);
-    for (const exit of cluster.unexpectedExits) {
-      violations.push({
-        kind: 'crash',
-        detail: `serve generation ${exit.generation} exited on its own (code ${exit.code}, signal ${exit.signal})`,
-      });
-    }
-    const audit = auditLedger({
-      dbPath: cluster.dbPath,
-      tenant: TENANT,
-      platform: sim.control.conversations(),
-      answered201: answered.answered201,
-      neverAccepted: answered.neverAccepted,
-      firstFinal: watcher.firstFinal,
-      requireDrained: true,
-    });
-    violations.push(...audit.violations);
     const cancelled = checkCancels(cancels.answers, cluster.dbPath, violations);
 
     const calls = sim.control.requestCount();

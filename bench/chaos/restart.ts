@@ -15,11 +15,10 @@ import Database from 'better-sqlite3';
 import type { FaultRule } from '../../src/simulator/index.js';
 import { RetryingClient } from './lib/client.js';
 import { Cluster, TENANT, waitForCluster } from './lib/cluster.js';
+import { drainAndAudit } from './lib/drain.js';
 import {
   type AuditCounts,
-  auditLedger,
   describeViolations,
-  FINAL,
   FinalStateWatcher,
   ledgerSnapshot,
   type Violation,
@@ -33,7 +32,6 @@ import {
   planWorkload,
   sendWorkload,
   setUpPlatform,
-  summarizeAnswers,
 } from './lib/workload.js';
 
 export type CopyMethod = 'files' | 'backup';
@@ -236,46 +234,15 @@ export async function runRestart(options: Partial<RestartOptions> = {}): Promise
     }
 
     const answers = await load;
-    const drainStarted = Date.now();
-    let snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
-    await waitForCluster(
+    const { drainMs, answered, audit } = await drainAndAudit({
       cluster,
-      'every callback in a final state on the ledger and the platform',
-      () => {
-        sim.clock.advanceMs(5_000);
-        snapshot = ledgerSnapshot(cluster.dbPath, TENANT);
-        const open = snapshot.rows.filter((r) => !FINAL.has(r.status)).length;
-        const live = sim.control.conversations().filter((c) => c.endReason === null).length;
-        return open === 0 && live === 0;
-      },
-      o.drainTimeoutMs,
-      () => `ledger ${JSON.stringify(snapshot.byStatus)}, ${snapshot.inFlight} in flight`,
-    ).catch((err: Error) => {
-      violations.push({ kind: 'not-drained', detail: err.message });
+      watcher,
+      answers,
+      requestDeadlineMs: o.requestDeadlineMs,
+      drainTimeoutMs: o.drainTimeoutMs,
+      advance: () => sim.clock.advanceMs(5_000),
+      violations,
     });
-    const drainMs = Date.now() - drainStarted;
-    await cluster.stop();
-    watcher.stop();
-    watcher.sample();
-
-    const answered = summarizeAnswers(answers, o.requestDeadlineMs);
-    violations.push(...answered.violations);
-    for (const exit of cluster.unexpectedExits) {
-      violations.push({
-        kind: 'crash',
-        detail: `serve generation ${exit.generation} exited on its own (code ${exit.code}, signal ${exit.signal})`,
-      });
-    }
-    const audit = auditLedger({
-      dbPath: cluster.dbPath,
-      tenant: TENANT,
-      platform: sim.control.conversations(),
-      answered201: answered.answered201,
-      neverAccepted: answered.neverAccepted,
-      firstFinal: watcher.firstFinal,
-      requireDrained: true,
-    });
-    violations.push(...audit.violations);
 
     const ok = violations.length === 0;
     const result: RestartResult = {
