@@ -83,6 +83,21 @@ export function toPatchCallbackRequest(
 /** Body that disconnects (cancels) a callback conversation. */
 export const DISCONNECT_BODY = { state: 'disconnected' } satisfies Partial<Models.Conversation>;
 
+/** What every analytics details query shares: the interval, oldest first, one page. */
+function detailsQueryPage(
+  fromIso: string,
+  toIso: string,
+  pageNumber: number,
+  pageSize: number,
+): Pick<Models.ConversationQuery, 'interval' | 'order' | 'orderBy' | 'paging'> {
+  return {
+    interval: `${fromIso}/${toIso}`,
+    order: 'asc',
+    orderBy: 'conversationStart',
+    paging: { pageSize, pageNumber } satisfies Models.PagingSpec,
+  };
+}
+
 /** Analytics details query: conversations whose participants carry attribute callbackId = id. */
 export function toCallbackIdQuery(
   callbackId: string,
@@ -92,9 +107,7 @@ export function toCallbackIdQuery(
   pageSize: number,
 ): Models.ConversationQuery {
   return {
-    interval: `${fromIso}/${toIso}`,
-    order: 'asc',
-    orderBy: 'conversationStart',
+    ...detailsQueryPage(fromIso, toIso, pageNumber, pageSize),
     segmentFilters: [
       {
         type: 'and',
@@ -109,7 +122,6 @@ export function toCallbackIdQuery(
         ],
       } satisfies Models.SegmentDetailQueryFilter,
     ],
-    paging: { pageSize, pageNumber } satisfies Models.PagingSpec,
   } satisfies Models.ConversationQuery;
 }
 
@@ -144,9 +156,7 @@ export function toConversationIdsQuery(
   pageSize: number,
 ): Models.ConversationQuery {
   return {
-    interval: `${fromIso}/${toIso}`,
-    order: 'asc',
-    orderBy: 'conversationStart',
+    ...detailsQueryPage(fromIso, toIso, pageNumber, pageSize),
     conversationFilters: [
       {
         type: 'or',
@@ -161,6 +171,5 @@ export function toConversationIdsQuery(
         ),
       } satisfies Models.ConversationDetailQueryFilter,
     ],
-    paging: { pageSize, pageNumber } satisfies Models.PagingSpec,
   } satisfies Models.ConversationQuery;
 }
