@@ -27,6 +27,20 @@ export interface Answer {
   elapsedMs: number;
 }
 
+/** An answer before any attempt: a fresh object each time (its serverErrors list is filled in place). */
+export function emptyAnswer(): Answer {
+  return {
+    status: 0,
+    replayed: false,
+    body: undefined,
+    attempts: 0,
+    connectionErrors: 0,
+    unavailable: 0,
+    serverErrors: [],
+    elapsedMs: 0,
+  };
+}
+
 export interface RetryingClientOptions {
   /** Where the API is now (null while it is down). */
   target: () => string | null;
@@ -62,16 +76,7 @@ export class RetryingClient {
   ): Promise<Answer> {
     const started = Date.now();
     const deadline = started + this.opts.deadlineMs;
-    const answer: Answer = {
-      status: 0,
-      replayed: false,
-      body: undefined,
-      attempts: 0,
-      connectionErrors: 0,
-      unavailable: 0,
-      serverErrors: [],
-      elapsedMs: 0,
-    };
+    const answer = emptyAnswer();
     const pause = this.opts.retryDelayMs ?? 50;
     while (Date.now() < deadline) {
       const base = this.opts.target();

@@ -9,7 +9,7 @@ import {
   type Simulator,
   SUPPORT_QUEUE_ID,
 } from '../../../src/simulator/index.js';
-import { type Answer, CALLBACKS_PATH, type RetryingClient } from './client.js';
+import { type Answer, CALLBACKS_PATH, emptyAnswer, type RetryingClient } from './client.js';
 import { BILLING_DID, type Customer, SUPPORT_DID, UNPROVISIONED_DID } from './cluster.js';
 import type { Violation } from './ledger-check.js';
 import { delay, percentile, pick, randomInt, tally } from './util.js';
@@ -147,7 +147,7 @@ export async function sendWorkload(
   const cancelOnce = (p: Planned) => {
     const plan = opts.cancels;
     if (!plan || !p.cancel || plan.answers.has(p.callbackId)) return;
-    plan.answers.set(p.callbackId, { ...NO_ANSWER });
+    plan.answers.set(p.callbackId, emptyAnswer());
     const wait = randomInt(plan.random, plan.delayMs.min, plan.delayMs.max);
     sends.push(
       delay(wait)
@@ -200,17 +200,6 @@ export async function sendWorkload(
   }
   return answers;
 }
-
-const NO_ANSWER: Answer = {
-  status: 0,
-  replayed: false,
-  body: undefined,
-  attempts: 0,
-  connectionErrors: 0,
-  unavailable: 0,
-  serverErrors: [],
-  elapsedMs: 0,
-};
 
 export interface AnswerSummary {
   created201: number;
