@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transitionOf } from '../../src/engine/events.js';
-import { createAmqpPublisher, EVENTS_EXCHANGE } from '../../src/engine/events-amqp.js';
+import { createAmqpPublisher, EVENTS_EXCHANGE } from '../../src/adapters/amqp.js';
+import { transitionOf } from '../../src/ledger/events.js';
 import {
   acceptSpec,
   type ManualClock,

@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startApp } from '../../src/app.js';
-import { defaultConfigInput } from '../../src/config/defaults.js';
-import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import {
   createEventsListener,
   type EventsListener,
   type EventsListenerOptions,
-} from '../../src/engine/events-listener.js';
+} from '../../src/adapters/notifications.js';
+import { startApp } from '../../src/app.js';
+import { defaultConfigInput } from '../../src/config/defaults.js';
+import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { CHANNEL_LIFETIME_MS } from '../../src/simulator/notifications.js';
 import {
   BILLING_QUEUE_ID,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallbackSpec, Clock } from '../../src/domain/types.js';
-import { acceptedOutbox, type EventChannel } from '../../src/engine/events.js';
+import { acceptedOutbox, type EventChannel } from '../../src/ledger/events.js';
 import { openSqliteStore } from '../../src/ledger/index.js';
 import type { CallbackWithHistory, Store } from '../../src/ledger/port.js';
 

@@ -14,7 +14,7 @@ import {
   TrustedLookupUnavailableError,
   trustedNumbersFor,
   trustedNumbersFromConfig,
-} from '../../src/engine/trusted-numbers.js';
+} from '../../src/adapters/customers.js';
 
 describe('trusted number guard', () => {
   const demo = staticTrustedNumbers();

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backoffMs, signatureHeader, verifySignature } from '../../src/engine/outbox-webhook.js';
+import { backoffMs, signatureHeader, verifySignature } from '../../src/adapters/crm-webhook.js';
 
 const secret = 'whsec_test_secret';
 const body = '{"eventId":"42","data":{"status":"completed"}}';

@@ -9,7 +9,7 @@
 import amqp from 'amqplib';
 import type { Clock } from '../domain/types.js';
 import type { OutboxRow, Store } from '../ledger/port.js';
-import { backoffMs } from './outbox-webhook.js';
+import { backoffMs } from './crm-webhook.js';
 
 export const EVENTS_EXCHANGE = 'callbackd.events';
 
