@@ -9,7 +9,7 @@
 import amqp from 'amqplib';
 import type { Clock } from '../domain/types.js';
 import { createOutboxDeliverer, type OutboxTransport } from '../jobs/outbox.js';
-import type { OutboxRow, Store } from '../ledger/port.js';
+import type { Store } from '../ledger/port.js';
 
 export const EVENTS_EXCHANGE = 'callbackd.events';
 
