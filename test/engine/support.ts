@@ -78,18 +78,3 @@ export async function acceptSpec(
   if (res.outcome !== 'created') throw new Error(`accept ${spec.callbackId}: ${res.outcome}`);
   return res.callback;
 }
-
-/** Polls `predicate` until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(
-  predicate: () => Promise<T | false | undefined | null> | T | false | undefined | null,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
