@@ -238,7 +238,7 @@ export async function run(): Promise<void> {
     readMode,
     pollIntervalMs: config.tracking.pollIntervalMs,
     sweepIntervalMs: config.tracking.sweepIntervalMs,
-    recentChangeWindowMs: config.tracking.recentWindowMs,
+    recentWindowMs: config.tracking.recentWindowMs,
     onError: (err) => log(`tracker error: ${err instanceof Error ? err.message : String(err)}`),
   });
   const genesysB: GenesysClient | null = simB

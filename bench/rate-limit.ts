@@ -151,7 +151,7 @@ async function phase(opts: {
     channels: [],
     pollIntervalMs: config.tracking.pollIntervalMs,
     sweepIntervalMs: config.tracking.sweepIntervalMs,
-    recentChangeWindowMs: config.tracking.recentWindowMs,
+    recentWindowMs: config.tracking.recentWindowMs,
   });
 
   try {

@@ -145,7 +145,7 @@ function startWorkers(
   const loop = (
     name: string,
     idleDelayMs: number,
-    iterate: () => Promise<unknown>,
+    iterate: (signal: AbortSignal) => Promise<unknown>,
     onStop?: () => Promise<void>,
   ) => {
     loops.push({
@@ -182,10 +182,10 @@ function startWorkers(
     readMode: config.tracking.readMode,
     pollIntervalMs: config.tracking.pollIntervalMs,
     sweepIntervalMs: config.tracking.sweepIntervalMs,
-    recentChangeWindowMs: config.tracking.recentWindowMs,
+    recentWindowMs: config.tracking.recentWindowMs,
     onError,
   });
-  loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
+  loop('tracker', config.tracking.pollIntervalMs, (signal) => tracker.runOnce(signal));
   const listener = eventMode
     ? createEventsListener({
         store,
@@ -208,8 +208,8 @@ function startWorkers(
       secret: config.crm.secret,
       crmStatusMap: config.crm.statusMap,
     });
-    loop('webhook-delivery', 1_000, async () => {
-      const r = await delivery.runOnce();
+    loop('webhook-delivery', 1_000, async (signal) => {
+      const r = await delivery.runOnce(signal);
       return r.delivered + r.failed + r.dead > 0;
     });
   }
@@ -221,8 +221,8 @@ function startWorkers(
     loop(
       'amqp-publisher',
       1_000,
-      async () => {
-        const r = await publisher.runOnce();
+      async (signal) => {
+        const r = await publisher.runOnce(signal);
         return r.published + r.failed + r.dead > 0;
       },
       () => publisher.close(),
@@ -252,6 +252,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
     for (const fn of cleanups.reverse())
       await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
   };
+  // The stop signal: close() aborts it first, so that every platform call, retry sleep and budget
+  // wait ends at once (docs/ARCHITECTURE.md, "Stopping").
+  const stopping = new AbortController();
   try {
     await store.migrate();
 
@@ -274,6 +277,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         requestTimeoutMs: config.genesys.requestTimeoutMs,
         logger: log,
         clock,
+        signal: stopping.signal,
         ...opts.genesysRetry,
       });
     } else {
@@ -286,6 +290,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         requestTimeoutMs: config.genesys.requestTimeoutMs,
         logger: log,
         clock,
+        signal: stopping.signal,
         ...opts.genesysRetry,
       });
     }
@@ -317,8 +322,9 @@ export async function startApp(opts: AppOptions): Promise<App> {
       }),
     });
     workers = opts.workers === false ? [] : startWorkers(config, { store, genesys, clock, log, channels });
-    // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the
-    // workers (each releases its leases), then the platform client, the simulator, the ledger.
+    // Stop order (cleanups run in reverse), after the stop signal has cut every platform wait
+    // short: HTTP (in-flight requests finish), the workers (each releases only its own leases),
+    // then the platform client, the simulator, the ledger.
     cleanups.push(async () => {
       await Promise.all(workers.map((w) => w.stop()));
     });
@@ -339,7 +345,12 @@ export async function startApp(opts: AppOptions): Promise<App> {
       genesys,
       workers,
       close: () => {
-        closed ??= cleanup();
+        closed ??= (async () => {
+          stopping.abort();
+          // Every loop stops picking up work now; the cleanups below wait for them in order.
+          for (const w of workers) w.stop().catch(() => undefined);
+          await cleanup();
+        })();
         return closed;
       },
     };

@@ -54,7 +54,7 @@ const tracker = createTracker({
   channels: [],
   pollIntervalMs: config.tracking.pollIntervalMs,
   sweepIntervalMs: config.tracking.sweepIntervalMs,
-  recentChangeWindowMs: config.tracking.recentWindowMs,
+  recentWindowMs: config.tracking.recentWindowMs,
   onError: () => {
     errors++;
   },

@@ -10,8 +10,9 @@ import amqp from 'amqplib';
 import type { Clock } from '../domain/types.js';
 import { createOutboxDeliverer, type OutboxTransport } from '../jobs/outbox.js';
 import type { Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 
-export const EVENTS_EXCHANGE = 'callbackd.events';
+export const EVENTS_EXCHANGE = POLICY.amqp.exchange;
 
 export interface AmqpPublisherOptions {
   /** amqp://user:pass@host:5672/vhost — never logged. */
@@ -28,7 +29,7 @@ export interface AmqpPublisherOptions {
 }
 
 export interface AmqpPublisher {
-  runOnce(): Promise<{ published: number; failed: number; dead: number }>;
+  runOnce(signal?: AbortSignal): Promise<{ published: number; failed: number; dead: number }>;
   close(): Promise<void>;
 }
 
@@ -40,14 +41,19 @@ export function createAmqpPublisher(
   clock: Clock,
   options: AmqpPublisherOptions,
 ): AmqpPublisher {
-  const exchange = options.exchange ?? EVENTS_EXCHANGE;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  const exchange = options.exchange ?? POLICY.amqp.exchange;
+  const timeoutMs = options.timeoutMs ?? POLICY.amqp.timeoutMs;
   let conn: Conn | null = null;
   let channel: ConfirmChannel | null = null;
 
-  async function open(): Promise<ConfirmChannel> {
+  async function open(signal?: AbortSignal): Promise<ConfirmChannel> {
     if (channel) return channel;
-    const c = await withTimeout(amqp.connect(options.url, { timeout: timeoutMs }), timeoutMs, 'connect');
+    const c = await withTimeout(
+      amqp.connect(options.url, { timeout: timeoutMs }),
+      timeoutMs,
+      'connect',
+      signal,
+    );
     // Errors surface through the failed publish; these listeners only stop them being unhandled.
     c.on('error', () => undefined);
     c.on('close', () => {
@@ -74,10 +80,10 @@ export function createAmqpPublisher(
 
   const transport: OutboxTransport = {
     channel: 'amqp',
-    async send(rows, record) {
+    async send(rows, record, signal) {
       let error: string | null = null;
       try {
-        const ch = await open();
+        const ch = await open(signal);
         for (const row of rows) {
           ch.publish(
             exchange,
@@ -93,7 +99,7 @@ export function createAmqpPublisher(
           );
         }
         // One wait for the whole batch: it rejects if the broker nacked any of them.
-        await withTimeout(ch.waitForConfirms(), timeoutMs, 'publisher confirms');
+        await withTimeout(ch.waitForConfirms(), timeoutMs, 'publisher confirms', signal);
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
         await drop();
@@ -102,27 +108,35 @@ export function createAmqpPublisher(
     },
   };
   const deliverer = createOutboxDeliverer(store, clock, transport, {
-    batchSize: options.batchSize ?? 100,
-    leaseMs: options.leaseMs ?? 60_000,
-    maxAttempts: options.maxAttempts ?? 12,
-    backoffBaseMs: options.backoffBaseMs ?? 5_000,
-    backoffMaxMs: options.backoffMaxMs ?? 3_600_000,
+    batchSize: options.batchSize ?? POLICY.amqp.batchSize,
+    leaseMs: options.leaseMs ?? POLICY.amqp.leaseMs,
+    maxAttempts: options.maxAttempts ?? POLICY.amqp.maxAttempts,
+    backoffBaseMs: options.backoffBaseMs ?? POLICY.amqp.backoffBaseMs,
+    backoffMaxMs: options.backoffMaxMs ?? POLICY.amqp.backoffMaxMs,
     ...(options.random ? { random: options.random } : {}),
   });
 
   return {
-    async runOnce() {
-      const r = await deliverer.runOnce();
+    async runOnce(signal) {
+      const r = await deliverer.runOnce(signal);
       return { published: r.delivered, failed: r.failed, dead: r.dead };
     },
     close: drop,
   };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** `promise`, or a rejection after `ms` or as soon as the stop signal aborts. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`AMQP ${what} timed out after ${ms} ms`)), ms);
+    onAbort = () => reject(new Error(`AMQP ${what} cut short: callbackd is stopping`));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }

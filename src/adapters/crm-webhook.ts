@@ -11,6 +11,7 @@ import { crmStatusFor } from '../domain/lifecycle.js';
 import type { CallbackStatus, Clock } from '../domain/types.js';
 import { createOutboxDeliverer, type OutboxDeliverer, type OutboxTransport } from '../jobs/outbox.js';
 import type { OutboxRow, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 
 export const SIGNATURE_HEADER = 'Callbackd-Signature';
 export const EVENT_ID_HEADER = 'Callbackd-Event-Id';
@@ -80,15 +81,7 @@ export interface WebhookDeliveryOptions {
   fetch?: typeof fetch;
 }
 
-export const WEBHOOK_DEFAULTS = {
-  timeoutMs: 10_000,
-  batchSize: 50,
-  leaseMs: 60_000,
-  maxAttempts: 12,
-  backoffBaseMs: 5_000,
-  backoffMaxMs: 3_600_000,
-  concurrency: 4,
-} as const;
+const WEBHOOK_DEFAULTS = POLICY.webhook;
 
 /** The JSON body a CRM receives. */
 export interface WebhookBody {
@@ -122,7 +115,7 @@ export function webhookTransport(clock: Clock, options: WebhookDeliveryOptions):
   const concurrency = options.concurrency ?? WEBHOOK_DEFAULTS.concurrency;
   const doFetch = options.fetch ?? fetch;
 
-  async function post(row: OutboxRow): Promise<string | null> {
+  async function post(row: OutboxRow, stop: AbortSignal | undefined): Promise<string | null> {
     const body = webhookBody(row, options.crmStatusMap);
     try {
       const res = await doFetch(options.url, {
@@ -133,7 +126,9 @@ export function webhookTransport(clock: Clock, options: WebhookDeliveryOptions):
           [EVENT_ID_HEADER]: row.id,
         },
         body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: stop
+          ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop])
+          : AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
       });
       // Drain the body so the connection can be reused; its content does not matter.
@@ -146,7 +141,7 @@ export function webhookTransport(clock: Clock, options: WebhookDeliveryOptions):
 
   return {
     channel: 'webhook',
-    async send(rows, record) {
+    async send(rows, record, signal) {
       // Rows of one callback go one after another, oldest first, so a pass never reorders them.
       // Across passes a failed row is retried later while newer ones may succeed: receivers order
       // by data.occurredAt (and deduplicate by eventId).
@@ -159,8 +154,9 @@ export function webhookTransport(clock: Clock, options: WebhookDeliveryOptions):
       const groups = [...byCallback.values()];
       let next = 0;
       const worker = async () => {
-        while (next < groups.length) {
-          for (const row of groups[next++]!) await record(row, await post(row));
+        // Stopping: groups not started stay leased; their lease runs out and they are sent later.
+        while (next < groups.length && !signal?.aborted) {
+          for (const row of groups[next++]!) await record(row, await post(row, signal));
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, groups.length) }, worker));

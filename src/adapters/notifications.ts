@@ -25,6 +25,7 @@ import {
 } from '../genesys/port.js';
 import type { Tracker } from '../jobs/tracker.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { backoffMs } from '../shared/backoff.js';
 import { sleep } from '../shared/sleep.js';
 
@@ -54,13 +55,7 @@ export interface EventsListenerOptions {
   onState?: (state: string, detail: Record<string, unknown>) => void;
 }
 
-export const EVENTS_LISTENER_DEFAULTS = {
-  heartbeatTimeoutMs: 60_000,
-  renewBeforeExpiryMs: 10 * 60_000,
-  reconnectBaseDelayMs: 1_000,
-  reconnectMaxDelayMs: 60_000,
-  watchIntervalMs: 1_000,
-} as const;
+const EVENTS_LISTENER_DEFAULTS = POLICY.notifications;
 
 export interface EventsListenerStats {
   /** Channels opened and connected. */

@@ -17,8 +17,7 @@ import { TrustedLookupUnavailableError } from '../adapters/customers.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Scope, Violation } from '../domain/types.js';
-import { GenesysAuthError } from '../genesys/auth.js';
-import { PlatformError } from '../genesys/port.js';
+import { isPlatformError } from '../genesys/errors.js';
 import type { ApiKeyRecord, Store } from '../ledger/port.js';
 import { parseJsonBody } from './json-body.js';
 import { verifyApiKey } from './keys.js';
@@ -161,12 +160,9 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   app.setErrorHandler((err: FastifyError, req, reply) => {
     let problem: ApiError;
     if (err instanceof ApiError) problem = err;
-    else if (err instanceof PlatformError || err instanceof GenesysAuthError) {
+    else if (isPlatformError(err)) {
       // An edit that needed the platform's confirmation did not get it: nothing was changed.
-      req.log.warn(
-        { code: err instanceof PlatformError ? err.reason.code : err.code },
-        'platform unavailable',
-      );
+      req.log.warn({ code: err.reason.code }, 'platform unavailable');
       problem = ApiError.one(
         503,
         ERROR_CODES.PLATFORM_UNAVAILABLE,

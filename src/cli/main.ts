@@ -105,6 +105,17 @@ async function serve(opts: { config?: string; port?: number; host?: string }): P
       }
       stopping = true;
       log.info({ signal }, 'shutting down: finishing in-flight requests, stopping workers, releasing leases');
+      // The bound an orchestrator can rely on, whatever the backlog or the platform's state. Cut
+      // short, the rest is left as a crash would leave it: leases run out, and a create marked in
+      // flight is looked up by the next owner before anything is sent again.
+      const shutdownTimeoutMs = config.server.shutdownTimeoutMs;
+      setTimeout(() => {
+        log.error(
+          { shutdownTimeoutMs },
+          'shutdown did not finish within server.shutdownTimeoutMs; exiting now, as a crash would',
+        );
+        process.exit(EXIT.unreachable);
+      }, shutdownTimeoutMs).unref();
       app.close().then(
         () => {
           log.info('stopped');

@@ -18,7 +18,6 @@ export function defaultConfigInput(): CallbackdConfigInput {
   return {
     server: { host: '127.0.0.1', port: 8080 },
     ledger: { url: './data/callbackd.db' },
-    genesys: { requestsPerMinute: 300, requestTimeoutMs: 10000 },
     queues: {
       [SUPPORT_QUEUE_ID]: {
         name: 'Support',
@@ -70,8 +69,5 @@ export function defaultConfigInput(): CallbackdConfigInput {
     crm: {
       statusMap: { ...DEFAULT_CRM_STATUS },
     },
-    tracking: { pollIntervalMs: 5000, sweepIntervalMs: 60000, recentWindowMs: 300000 },
-    intake: { requestsPerMinutePerKey: 600 },
-    amqp: { exchange: 'callbackd.events' },
   };
 }

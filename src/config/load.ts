@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { checkPolicy } from '../policy.js';
 import { defaultConfigInput } from './defaults.js';
 import { type CallbackdConfig, CallbackdConfigSchema } from './schema.js';
 
@@ -273,6 +274,18 @@ export function configProblems(
 export function parseConfig(input: unknown, fromEnv?: Map<string, string>, file?: string): CallbackdConfig {
   const result = CallbackdConfigSchema.safeParse(input, { reportInput: true });
   if (!result.success) throw new ConfigError(configProblems(result.error.issues, input, fromEnv), file);
+  // Values valid one by one may still contradict each other (POLICY's relations).
+  const related = checkPolicy(result.data);
+  if (related.length > 0) {
+    throw new ConfigError(
+      related.map((p) => ({
+        key: p.key,
+        value: JSON.stringify(valueAt(result.data, p.key)),
+        accepted: p.message,
+      })),
+      file,
+    );
+  }
   return result.data;
 }
 
@@ -288,4 +301,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): CallbackdConfig {
   if (file !== undefined) input = merge(input, readConfigFile(file, opts.file === undefined));
   const fromEnv = applyEnv(input, env);
   return parseConfig(input, fromEnv, file);
+}
+
+function valueAt(obj: unknown, dotted: string): unknown {
+  let v: unknown = obj;
+  for (const k of dotted.split('.'))
+    v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v ?? '(default)';
 }

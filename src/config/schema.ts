@@ -1,12 +1,14 @@
 /**
- * The shape of callbackd's configuration, validated with zod at start-up. Every default lives
- * here or in LIMITS; the loader (load.ts) only merges sources and reports problems.
+ * The shape of callbackd's configuration, validated with zod at start-up. Every default comes
+ * from the one policy object (src/policy.ts); the loader (load.ts) only merges sources, checks
+ * the relations between values (checkPolicy) and reports problems.
  */
 import { z } from 'zod';
 import { LIMITS } from '../domain/limits.js';
 import { normalisePhone } from '../domain/phone.js';
 import { QueuePolicyObjectSchema, refineQueuePolicy } from '../domain/policy.js';
 import { CALLBACK_STATUSES } from '../domain/types.js';
+import { POLICY } from '../policy.js';
 
 const httpUrl = z.string().refine((v) => /^https?:\/\/[^\s/]+/i.test(v) && URL.canParse(v), {
   message: 'expected an http:// or https:// URL',
@@ -19,6 +21,8 @@ export const ServerSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   /** 0 = an ephemeral port (tests). */
   port: z.number().int().min(0).max(65_535).default(8080),
+  /** `serve` exits within this after SIGTERM/SIGINT, whatever the backlog or the platform's state. */
+  shutdownTimeoutMs: positiveInt.default(POLICY.server.shutdownTimeoutMs),
 });
 
 export const DEFAULT_LEDGER_URL = './data/callbackd.db';
@@ -54,8 +58,8 @@ export const GenesysSchema = z
     clientId: z.string().min(1).optional(),
     clientSecret: z.string().min(1).optional(),
     /** Client-side token bucket, per client-credentials token. */
-    requestsPerMinute: positiveInt.default(LIMITS.genesysRequestsPerMinute),
-    requestTimeoutMs: positiveInt.default(LIMITS.genesysRequestTimeoutMs),
+    requestsPerMinute: positiveInt.default(POLICY.genesys.requestsPerMinute),
+    requestTimeoutMs: positiveInt.default(POLICY.genesys.requestTimeoutMs),
   })
   .superRefine((g, ctx) => {
     if ((g.clientId === undefined) !== (g.clientSecret === undefined)) {
@@ -219,17 +223,17 @@ export const TrackingSchema = z.strictObject({
    */
   readMode: z.enum(['get', 'analytics']).default('get'),
   /** Event mode: no message (event or heartbeat, sent every 30 s) for this long → reconnect. */
-  heartbeatTimeoutMs: positiveInt.default(60_000),
+  heartbeatTimeoutMs: positiveInt.default(POLICY.tracking.heartbeatTimeoutMs),
   /** How often callbacks that can have changed (due, dialing, recently changed) are polled. */
-  pollIntervalMs: positiveInt.default(5_000),
+  pollIntervalMs: positiveInt.default(POLICY.tracking.pollIntervalMs),
   /** Reconciliation sweep of every non-terminal callback. */
-  sweepIntervalMs: positiveInt.default(60_000),
-  /** How long after a change a callback still counts as "recently changed". */
-  recentWindowMs: positiveInt.default(300_000),
+  sweepIntervalMs: positiveInt.default(POLICY.tracking.sweepIntervalMs),
+  /** How long after a change a callback still counts as "recently changed" (see POLICY.tracking). */
+  recentWindowMs: positiveInt.default(POLICY.tracking.recentWindowMs),
 });
 
 /**
- * The submitter's timings (engine/submitter.ts SUBMITTER_DEFAULTS when unset). Keep
+ * The submitter's timings (POLICY.submit when unset). Keep
  * genesys.requestTimeoutMs < sendWindowMs < leaseMs, and analyticsLagMs at least the platform's
  * real analytics lag: an unclear create is sent again only after sendWindowMs + analyticsLagMs.
  */
@@ -244,7 +248,7 @@ export const SubmitterSchema = z.strictObject({
 });
 
 export const IntakeSchema = z.strictObject({
-  requestsPerMinutePerKey: positiveInt.default(LIMITS.defaultRequestsPerMinutePerKey),
+  requestsPerMinutePerKey: positiveInt.default(POLICY.intake.requestsPerMinutePerKey),
 });
 
 export const AmqpSchema = z.strictObject({
@@ -255,7 +259,7 @@ export const AmqpSchema = z.strictObject({
     })
     .optional(),
   /** Topic exchange the lifecycle events are published to. */
-  exchange: z.string().min(1).default('callbackd.events'),
+  exchange: z.string().min(1).default(POLICY.amqp.exchange),
 });
 
 export const CallbackdConfigSchema = z

@@ -6,26 +6,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../domain/types.js';
-import { PlatformError } from './port.js';
+import { PlatformAuthError, PlatformError, stoppingError } from './errors.js';
 import { errorFromAnswer, errorFromFailure, type RetryPolicy } from './retry.js';
 import { exchange } from './transport.js';
 
-export const GENESYS_AUTH_FAILED = 'GENESYS_AUTH_FAILED';
-
-/** The credentials were refused. Final: fix GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and restart. */
-export class GenesysAuthError extends Error {
-  readonly code = GENESYS_AUTH_FAILED;
-  constructor(
-    readonly httpStatus: number,
-    detail: string,
-  ) {
-    super(
-      `${GENESYS_AUTH_FAILED}: Genesys refused the OAuth client credentials (${httpStatus}${detail ? `, ${detail}` : ''}); ` +
-        'check GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET (a client-credentials OAuth client of this org and region) and restart.',
-    );
-    this.name = 'GenesysAuthError';
-  }
-}
+/** Refused credentials: a `rejected` PlatformError (errors.ts), kept under its old name too. */
+export { GENESYS_AUTH_FAILED, PlatformAuthError as GenesysAuthError } from './errors.js';
 
 export interface AuthLogger {
   debug(obj: Record<string, unknown>, msg: string): void;
@@ -45,6 +31,8 @@ export interface TokenProviderOptions {
   logger?: AuthLogger;
   /** Refresh this long before expiry at most; never more than a fifth of the token's lifetime. */
   refreshMarginMs?: number;
+  /** The process's stop signal: aborts the token request and its retry sleeps. */
+  signal?: AbortSignal;
 }
 
 interface CachedToken {
@@ -56,7 +44,7 @@ interface CachedToken {
 export class TokenProvider {
   private token: CachedToken | undefined;
   private inflight: Promise<string> | undefined;
-  private failure: GenesysAuthError | undefined;
+  private failure: PlatformAuthError | undefined;
   private readonly opts: TokenProviderOptions;
   /** Token requests sent so far (tests and metrics). */
   requests = 0;
@@ -65,21 +53,24 @@ export class TokenProvider {
     this.opts = opts;
   }
 
-  /** A valid access token; refreshes (single flight) when none is cached or it is about to expire. */
-  async getToken(): Promise<string> {
+  /**
+   * A valid access token; refreshes (single flight) when none is cached or it is about to expire.
+   * `signal` ends this caller's wait only: the one request goes on for the other callers.
+   */
+  async getToken(signal?: AbortSignal): Promise<string> {
     if (this.failure) throw this.failure;
     const now = this.opts.clock.now();
     if (this.token && now < this.token.refreshAt) return this.token.value;
-    return this.refresh();
+    return untilAborted(this.refresh(), signal);
   }
 
   /**
    * The platform said 401 to `staleToken`: forget it (unless a newer one already replaced it)
    * and return a fresh one.
    */
-  async renewAfterUnauthorized(staleToken: string): Promise<string> {
+  async renewAfterUnauthorized(staleToken: string, signal?: AbortSignal): Promise<string> {
     if (this.token?.value === staleToken) this.token = undefined;
-    return this.getToken();
+    return this.getToken(signal);
   }
 
   /** Drops the cached token (the next call fetches a new one). */
@@ -88,7 +79,7 @@ export class TokenProvider {
   }
 
   // No caller signal here: the one request serves every waiting caller, so one caller giving up
-  // must not fail the others.
+  // must not fail the others (getToken races it with the caller's signal instead).
   private refresh(): Promise<string> {
     if (!this.inflight) {
       this.inflight = this.fetchToken().finally(() => {
@@ -116,6 +107,7 @@ export class TokenProvider {
           },
           body: 'grant_type=client_credentials',
           timeoutMs: requestTimeoutMs,
+          ...(this.opts.signal ? { signal: this.opts.signal } : {}),
         });
         if (ex.type !== 'answer') throw errorFromFailure(ex);
         const { status, body } = ex.answer;
@@ -148,10 +140,10 @@ export class TokenProvider {
           body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string'
             ? String((body as { error: string }).error)
             : '';
-        throw new GenesysAuthError(status, detail);
-      });
+        throw new PlatformAuthError(status, detail);
+      }, this.opts.signal);
     } catch (err) {
-      if (err instanceof GenesysAuthError) {
+      if (err instanceof PlatformAuthError) {
         this.failure = err;
         this.token = undefined;
         this.opts.logger?.error({ code: err.code, httpStatus: err.httpStatus }, err.message);
@@ -159,4 +151,24 @@ export class TokenProvider {
       throw err;
     }
   }
+}
+
+/** `promise`, or a PLATFORM_STOPPING failure as soon as `signal` aborts (the promise goes on). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(stoppingError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stoppingError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

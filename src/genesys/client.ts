@@ -6,7 +6,9 @@ import type { Models } from 'purecloud-platform-client-v2';
 import { Agent, type Dispatcher } from 'undici';
 import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
 import { systemClock } from '../domain/types.js';
+import { POLICY } from '../policy.js';
 import { type AuthLogger, TokenProvider } from './auth.js';
+import { isNotFound, PlatformError, stoppingError } from './errors.js';
 import {
   DISCONNECT_BODY,
   toCallbackIdQuery,
@@ -15,17 +17,17 @@ import {
   toPatchCallbackRequest,
   toQueueObservationQuery,
 } from './mapping.js';
-import {
-  type CreateCallbackOptions,
-  type CreatedCallback,
-  type GenesysPort,
-  type NotificationChannel,
-  type NotificationsPort,
-  type PlatformConversation,
-  PlatformError,
-  type PlatformParticipant,
-  type QueueObservation,
-  type SubscribedTopic,
+import type {
+  CallOptions,
+  CreateCallbackOptions,
+  CreatedCallback,
+  GenesysPort,
+  NotificationChannel,
+  NotificationsPort,
+  PlatformConversation,
+  PlatformParticipant,
+  QueueObservation,
+  SubscribedTopic,
 } from './port.js';
 import { TokenBucket } from './rate-limit.js';
 import { errorFromAnswer, errorFromFailure, FullJitterBackoff, RetryPolicy, type Sleep } from './retry.js';
@@ -59,6 +61,11 @@ export interface GenesysClientOptions {
   dispatcher?: Dispatcher;
   /** Tests: virtual sleeps for the limiter and backoff. */
   sleep?: Sleep;
+  /**
+   * The process's stop signal: when it aborts, every call in flight (budget wait, request, retry
+   * sleep, token fetch) ends at once, as the per-call signals do (docs/ARCHITECTURE.md, "Stopping").
+   */
+  signal?: AbortSignal;
   random?: () => number;
 }
 
@@ -74,17 +81,7 @@ export interface GenesysClient extends GenesysPort, NotificationsPort {
   close(): Promise<void>;
 }
 
-export const GENESYS_DEFAULTS = {
-  requestsPerMinute: 300,
-  requestTimeoutMs: 10_000,
-  maxRetries: 4,
-  baseDelayMs: 500,
-  maxDelayMs: 30_000,
-  maxRetryAfterMs: 60_000,
-  pageSize: 100,
-  /** Safety stop for paged reads. */
-  maxPages: 50,
-} as const;
+const GENESYS_DEFAULTS = POLICY.genesys;
 
 /** Thrown inside a retried attempt to pass an error through the policy untouched. */
 class PassThrough {
@@ -101,6 +98,15 @@ interface Call {
   idempotent: boolean;
   /** No attempt may start after this instant (client clock). */
   sendBefore?: EpochMs;
+  /** The caller's stop signal. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The caller's signal and the client's stop signal as one. */
+function joinSignals(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (present.length <= 1) return present[0];
+  return AbortSignal.any(present);
 }
 
 export function createGenesysClient(options: GenesysClientOptions): GenesysClient {
@@ -149,6 +155,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     requestTimeoutMs,
     logger,
     retry: policy(true, 'POST /oauth/token'),
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   const limiter = new TokenBucket({
     requestsPerMinute: options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute,
@@ -157,9 +164,9 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     sleep: options.sleep,
   });
 
-  async function send(call: Call, token: string) {
+  async function send(call: Call, token: string, signal: AbortSignal | undefined) {
     checkWindow(call);
-    await limiter.acquire();
+    if (!(await limiter.acquire(signal))) throw new PassThrough(stoppingError());
     checkWindow(call);
     stats.requests++;
     return exchange(dispatcher, {
@@ -172,6 +179,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       },
       body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
       timeoutMs: requestTimeoutMs,
+      ...(signal ? { signal } : {}),
     });
   }
 
@@ -203,20 +211,23 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
   }
 
   async function call(c: Call): Promise<HttpAnswer> {
+    const signal = joinSignals(c.signal, options.signal);
     try {
       return await policy(c.idempotent, c.op).execute(async () => {
-        let bearer = await token(() => auth.getToken());
-        let ex = await send(c, bearer);
+        // Stopping: nothing of this attempt has been sent.
+        if (signal?.aborted) throw new PassThrough(stoppingError());
+        let bearer = await token(() => auth.getToken(signal));
+        let ex = await send(c, bearer, signal);
         if (ex.type === 'answer' && ex.answer.status === 401) {
           // A 401 means the request was refused before any effect: one refresh, one resend.
           logger?.debug({ op: c.op }, 'genesys token refused; refreshing once');
-          bearer = await token(() => auth.renewAfterUnauthorized(bearer));
-          ex = await send(c, bearer);
+          bearer = await token(() => auth.renewAfterUnauthorized(bearer, signal));
+          ex = await send(c, bearer, signal);
         }
         if (ex.type !== 'answer') throw errorFromFailure(ex);
         if (ex.answer.status >= 200 && ex.answer.status < 300) return ex.answer;
         throw errorFromAnswer(ex.answer, clock.now());
-      });
+      }, signal);
     } catch (err) {
       if (err instanceof PassThrough) throw err.error;
       throw err;
@@ -249,6 +260,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
         path: '/api/v2/conversations/callbacks',
         body: toCreateCallbackCommand(spec, opts),
         idempotent: false,
+        signal: opts.signal,
       });
       const id = (answer.body as { conversation?: { id?: unknown } } | undefined)?.conversation?.id;
       if (typeof id !== 'string' || id === '') {
@@ -265,37 +277,52 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       return { conversationId: id };
     },
 
-    async getCallbackConversation(conversationId: string): Promise<PlatformConversation> {
+    async getCallbackConversation(
+      conversationId: string,
+      opts: CallOptions = {},
+    ): Promise<PlatformConversation> {
       const answer = await call({
         op: 'GET /api/v2/conversations/callbacks/{id}',
         method: 'GET',
         path: `/api/v2/conversations/callbacks/${encodeURIComponent(conversationId)}`,
         idempotent: true,
+        signal: opts.signal,
       });
       return fromCallbackConversation(answer.body, conversationId);
     },
 
-    async rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void> {
+    async rescheduleCallback(
+      conversationId: string,
+      spec: CallbackSpec,
+      opts: CallOptions = {},
+    ): Promise<void> {
       await call({
         op: 'PATCH /api/v2/conversations/callbacks',
         method: 'PATCH',
         path: '/api/v2/conversations/callbacks',
         body: toPatchCallbackRequest(conversationId, spec),
         idempotent: true,
+        signal: opts.signal,
       });
     },
 
-    async disconnectCallback(conversationId: string): Promise<void> {
+    async disconnectCallback(conversationId: string, opts: CallOptions = {}): Promise<void> {
       await call({
         op: 'PATCH /api/v2/conversations/callbacks/{id}',
         method: 'PATCH',
         path: `/api/v2/conversations/callbacks/${encodeURIComponent(conversationId)}`,
         body: DISCONNECT_BODY,
         idempotent: true,
+        signal: opts.signal,
       });
     },
 
-    async findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]> {
+    async findByCallbackId(
+      callbackId: string,
+      from: EpochMs,
+      to: EpochMs,
+      opts: CallOptions = {},
+    ): Promise<PlatformConversation[]> {
       const out: PlatformConversation[] = [];
       const fromIso = new Date(from).toISOString();
       const toIso = new Date(Math.max(to, from + 1)).toISOString();
@@ -306,6 +333,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
           path: '/api/v2/analytics/conversations/details/query',
           body: toCallbackIdQuery(callbackId, fromIso, toIso, page, GENESYS_DEFAULTS.pageSize),
           idempotent: true,
+          signal: opts.signal,
         });
         const b = (answer.body ?? {}) as { conversations?: unknown; totalHits?: unknown };
         const convs = Array.isArray(b.conversations) ? b.conversations : [];
@@ -322,6 +350,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       conversationIds: readonly string[],
       from: EpochMs,
       to: EpochMs,
+      opts: CallOptions = {},
     ): Promise<PlatformConversation[]> {
       const ids = [...new Set(conversationIds)];
       const out: PlatformConversation[] = [];
@@ -337,6 +366,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
           path: '/api/v2/analytics/conversations/details/query',
           body: toConversationIdsQuery(chunk, fromIso, toIso, 1, size),
           idempotent: true,
+          signal: opts.signal,
         });
         const b = (answer.body ?? {}) as { conversations?: unknown };
         const convs = Array.isArray(b.conversations) ? b.conversations : [];
@@ -347,7 +377,10 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       return out;
     },
 
-    async queueObservations(queueIds: readonly string[]): Promise<QueueObservation[]> {
+    async queueObservations(
+      queueIds: readonly string[],
+      opts: CallOptions = {},
+    ): Promise<QueueObservation[]> {
       if (queueIds.length === 0) return [];
       const answer = await call({
         op: 'POST /api/v2/analytics/queues/observations/query',
@@ -355,6 +388,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
         path: '/api/v2/analytics/queues/observations/query',
         body: toQueueObservationQuery(queueIds),
         idempotent: true,
+        signal: opts.signal,
       });
       const results = (answer.body as { results?: unknown } | undefined)?.results;
       const byQueue = new Map<string, QueueObservation>(
@@ -387,7 +421,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
           name: typeof b.name === 'string' ? b.name : '',
         };
       } catch (err) {
-        if (err instanceof PlatformError && err.httpStatus === 404) return undefined;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
     },

@@ -1,8 +1,8 @@
 /**
- * What the engine needs from Genesys Cloud. `createGenesysClient` (client.ts) implements it over
- * HTTP; the engine depends only on this interface.
+ * What the use cases and the job runtime need from Genesys Cloud. `createGenesysClient`
+ * (client.ts) implements it over HTTP; nothing else depends on the client itself.
  */
-import type { CallbackSpec, EpochMs, Reason } from '../domain/types.js';
+import type { CallbackSpec, EpochMs } from '../domain/types.js';
 
 /** The platform's conversation, reduced to what callbackd's state mapping reads. */
 export interface PlatformParticipant {
@@ -31,14 +31,8 @@ export interface CreatedCallback {
   conversationId: string;
 }
 
-/**
- * How a platform call ended when it did not succeed:
- * - `unclear`: the request may or may not have taken effect (timeout, reset after send, 502, 504);
- * - `retryable`: surely not applied and worth retrying later (429/503 after the client's own retries,
- *   a connection refused before sending);
- * - `rejected`: the platform refused it for good (other 4xx), with a reason code.
- */
-export type PlatformErrorKind = 'unclear' | 'retryable' | 'rejected';
+// The failure types live in errors.ts; re-exported because every caller of the port meets them.
+export { PlatformError, type PlatformErrorKind } from './errors.js';
 
 export interface QueueObservation {
   queueId: string;
@@ -46,7 +40,16 @@ export interface QueueObservation {
   interacting: number;
 }
 
-export interface CreateCallbackOptions {
+/**
+ * Every platform call takes the caller's stop signal (docs/ARCHITECTURE.md, "Stopping"): when it
+ * aborts, the call's budget wait, request and retry sleeps end at once and the call fails as a
+ * PlatformError (`retryable` PLATFORM_STOPPING before a byte was sent, else `unclear`).
+ */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface CreateCallbackOptions extends CallOptions {
   /** Route to another queue than the spec's (capacity overflow). */
   queueId?: string;
   /** Stamped as an attribute so a lookup by callbackId never adopts another tenant's callback. */
@@ -65,11 +68,19 @@ export interface GenesysPort {
    * attribute so that a later lookup by callbackId can tell tenants sharing one org apart.
    */
   createCallback(spec: CallbackSpec, opts?: CreateCallbackOptions): Promise<CreatedCallback>;
-  getCallbackConversation(conversationId: string): Promise<PlatformConversation>;
-  rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void>;
-  disconnectCallback(conversationId: string): Promise<void>;
+  /** The live conversation (GET /api/v2/conversations/callbacks/{id}), participants' attributes included. */
+  getCallbackConversation(conversationId: string, opts?: CallOptions): Promise<PlatformConversation>;
+  /** Moves the platform callback to the spec's scheduled time, number and queue. */
+  rescheduleCallback(conversationId: string, spec: CallbackSpec, opts?: CallOptions): Promise<void>;
+  /** Ends the platform callback (it will not ring). */
+  disconnectCallback(conversationId: string, opts?: CallOptions): Promise<void>;
   /** Conversations whose participants carry attribute callbackId = id, created in [from, to). */
-  findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]>;
+  findByCallbackId(
+    callbackId: string,
+    from: EpochMs,
+    to: EpochMs,
+    opts?: CallOptions,
+  ): Promise<PlatformConversation[]>;
   /**
    * The batch read (analytics conversation details): those of `conversationIds` that analytics
    * already holds, started in [from, to). It lags the live conversation (seconds to minutes) and
@@ -79,10 +90,15 @@ export interface GenesysPort {
     conversationIds: readonly string[],
     from: EpochMs,
     to: EpochMs,
+    opts?: CallOptions,
   ): Promise<PlatformConversation[]>;
-  queueObservations(queueIds: readonly string[]): Promise<QueueObservation[]>;
+  /** Waiting and interacting callbacks per queue now (queue observations query). */
+  queueObservations(queueIds: readonly string[], opts?: CallOptions): Promise<QueueObservation[]>;
+  /** The queue's id and name; undefined when the org has no such queue. */
   getQueue(queueId: string): Promise<{ id: string; name: string } | undefined>;
+  /** The wrap-up codes assigned to the queue. */
   listWrapupCodes(queueId: string): Promise<{ id: string; name: string }[]>;
+  /** The org's provisioned DIDs, E.164. */
   listDids(): Promise<string[]>;
 }
 
@@ -100,8 +116,9 @@ export interface SubscribedTopic {
   rejectionReason?: string;
 }
 
-/** The platform's notification service (event mode of tracking, DESIGN.md §4). */
+/** The platform's notification service (event mode of tracking: README, "How tracking works"). */
 export interface NotificationsPort {
+  /** A new channel; it expires (the platform says when) and must then be replaced. */
   createNotificationChannel(): Promise<NotificationChannel>;
   /** Adds topics to the channel's subscriptions (those already there stay). */
   subscribe(channelId: string, topics: readonly string[]): Promise<SubscribedTopic[]>;
@@ -110,17 +127,4 @@ export interface NotificationsPort {
 /** The topic carrying every change of the queue's callback conversations. */
 export function queueCallbackTopic(queueId: string): string {
   return `v2.routing.queues.${queueId}.conversations.callbacks`;
-}
-
-export class PlatformError extends Error {
-  constructor(
-    readonly kind: PlatformErrorKind,
-    readonly reason: Reason,
-    readonly httpStatus: number | null,
-    /** The platform's Retry-After, when it sent one: the earliest moment a retry is welcome. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(`${reason.code}: ${reason.message}`);
-    this.name = 'PlatformError';
-  }
 }

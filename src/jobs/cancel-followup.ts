@@ -9,17 +9,11 @@ import { ATTR } from '../genesys/mapping.js';
 import type { GenesysPort } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
 import type { Job, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { backoffMs } from '../shared/backoff.js';
 import { complete, giveUp, retryAt, type TaskDefinition } from './runtime.js';
 
-export const CANCEL_FOLLOWUP_DEFAULTS = {
-  batchSize: 20,
-  leaseMs: 60_000,
-  idleDelayMs: 5_000,
-  /** Look-ups per follow-up job (analytics lags): at +15 s, then +1 min, +2 min, +4 min. */
-  checks: 4,
-  spacingMs: 60_000,
-} as const;
+const CANCEL_FOLLOWUP_DEFAULTS = POLICY.cancelFollowup;
 
 export interface CancelFollowupOptions {
   store: Store;
@@ -37,16 +31,18 @@ export function cancelFollowupTask(options: CancelFollowupOptions): TaskDefiniti
   const checks = options.checks ?? CANCEL_FOLLOWUP_DEFAULTS.checks;
   const spacingMs = options.spacingMs ?? CANCEL_FOLLOWUP_DEFAULTS.spacingMs;
 
-  async function handle(job: Job) {
+  async function handle(job: Job, signal: AbortSignal) {
     const rec = await store.getByPk(job.callbackPk);
     if (rec?.status !== 'cancelled') return complete('done');
     const now = clock.now();
-    const found = await genesys.findByCallbackId(rec.callbackId, rec.createdAt - 60_000, now + 60_000);
+    const found = await genesys.findByCallbackId(rec.callbackId, rec.createdAt - 60_000, now + 60_000, {
+      signal,
+    });
     let disconnected = 0;
     for (const conversation of found) {
       if (!belongsTo(conversation.participants, rec.tenantId)) continue;
       if (mapConversation(conversation).status !== 'pending') continue;
-      await genesys.disconnectCallback(conversation.id);
+      await genesys.disconnectCallback(conversation.id, { signal });
       disconnected++;
     }
     const outcome = disconnected > 0 ? 'disconnected' : 'checked';
@@ -62,7 +58,7 @@ export function cancelFollowupTask(options: CancelFollowupOptions): TaskDefiniti
 
   return {
     kind: 'cancel',
-    handle,
+    handle: (job, { signal }) => handle(job, signal),
     // A job that keeps failing stops after a bounded number of runs (each failure is logged).
     onError: (err, job) =>
       job.attempts >= checks * 3

@@ -10,6 +10,7 @@ import { ERROR_CODES } from '../domain/errors.js';
 import type { QueuePolicy } from '../domain/policy.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
 import type { GenesysPort } from '../genesys/port.js';
+import { POLICY } from '../policy.js';
 
 export type PolicyLookup = (queueId: string) => QueuePolicy | undefined;
 
@@ -37,7 +38,7 @@ export interface CapacityOptions {
   random?: () => number;
 }
 
-export const CAPACITY_DEFAULTS = { cacheMs: 5_000, deferMinMs: 60_000, deferMaxMs: 180_000 } as const;
+const CAPACITY_DEFAULTS = POLICY.capacity;
 
 export interface CapacityGate {
   /** The submitter's hook: call before every create request for a callback of `queueId`. */

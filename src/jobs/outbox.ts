@@ -15,9 +15,14 @@ export interface OutboxTransport {
   channel: OutboxChannel;
   /**
    * Sends the leased rows (oldest first) and calls `record` once per row as soon as its fate is
-   * known: `null` when the receiver took it, else the error to retry it for.
+   * known: `null` when the receiver took it, else the error to retry it for. `signal` (the stop
+   * signal) cuts sends short; a row cut short is recorded as failed, or left leased.
    */
-  send(rows: OutboxRow[], record: (row: OutboxRow, error: string | null) => Promise<void>): Promise<void>;
+  send(
+    rows: OutboxRow[],
+    record: (row: OutboxRow, error: string | null) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void>;
 }
 
 export interface OutboxDelivererOptions {
@@ -41,7 +46,7 @@ export interface OutboxPassResult {
 
 export interface OutboxDeliverer {
   /** One pass: lease due rows, send them, record each outcome. */
-  runOnce(): Promise<OutboxPassResult>;
+  runOnce(signal?: AbortSignal): Promise<OutboxPassResult>;
 }
 
 export function createOutboxDeliverer(
@@ -69,19 +74,24 @@ export function createOutboxDeliverer(
   }
 
   return {
-    async runOnce() {
+    async runOnce(signal) {
       const result: OutboxPassResult = { delivered: 0, failed: 0, dead: 0 };
+      if (signal?.aborted) return result;
       const rows = await store.leaseOutbox(transport.channel, o.batchSize, o.leaseMs, clock.now());
       if (rows.length === 0) return result;
       rows.sort((a, b) => a.createdAt - b.createdAt);
-      await transport.send(rows, async (row, error) => {
-        if (error === null) {
-          await store.markDelivered(row.id, clock.now());
-          result.delivered++;
-        } else {
-          result[await fail(row, error)]++;
-        }
-      });
+      await transport.send(
+        rows,
+        async (row, error) => {
+          if (error === null) {
+            await store.markDelivered(row.id, clock.now());
+            result.delivered++;
+          } else {
+            result[await fail(row, error)]++;
+          }
+        },
+        signal,
+      );
       return result;
     },
   };

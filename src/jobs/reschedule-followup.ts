@@ -7,17 +7,11 @@ import type { QueuePolicy } from '../domain/policy.js';
 import type { Clock } from '../domain/types.js';
 import type { GenesysPort } from '../genesys/port.js';
 import type { Job, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { onPlatformQueue } from '../usecases/reschedule.js';
 import { complete, giveUp, retryAt, type TaskDefinition } from './runtime.js';
 
-export const RESCHEDULE_FOLLOWUP_DEFAULTS = {
-  batchSize: 20,
-  leaseMs: 60_000,
-  idleDelayMs: 5_000,
-  /** Runs before giving up on a callback whose submit never records (it was cancelled or ended). */
-  maxRuns: 10,
-  retryDelayMs: 15_000,
-} as const;
+const RESCHEDULE_FOLLOWUP_DEFAULTS = POLICY.rescheduleFollowup;
 
 export interface RescheduleFollowupOptions {
   store: Store;
@@ -36,14 +30,14 @@ export function rescheduleFollowupTask(options: RescheduleFollowupOptions): Task
   const maxRuns = options.maxRuns ?? RESCHEDULE_FOLLOWUP_DEFAULTS.maxRuns;
   const retryDelayMs = options.retryDelayMs ?? RESCHEDULE_FOLLOWUP_DEFAULTS.retryDelayMs;
 
-  async function handle(job: Job) {
+  async function handle(job: Job, signal: AbortSignal) {
     const rec = await store.getByPk(job.callbackPk);
     if (rec?.status === 'accepted' && rec.submitInFlightAt !== null && job.attempts < maxRuns) {
       return retryAt(clock.now() + retryDelayMs, 'submit still in flight', 'waiting');
     }
     // Not submitted yet (the submit sends the new spec), or over: nothing to patch.
     if (rec?.status !== 'pending' || !rec.conversationId) return complete('done');
-    const conversation = await genesys.getCallbackConversation(rec.conversationId);
+    const conversation = await genesys.getCallbackConversation(rec.conversationId, { signal });
     const customer =
       conversation.participants.find((p) => p.callbackScheduledTime !== undefined) ??
       conversation.participants[0];
@@ -55,13 +49,15 @@ export function rescheduleFollowupTask(options: RescheduleFollowupOptions): Task
       platformTime !== Date.parse(rec.spec.scheduledTime) ||
       (platformNumber !== undefined && platformNumber !== rec.spec.callbackNumber);
     if (!differs) return complete('unchanged');
-    await genesys.rescheduleCallback(rec.conversationId, onPlatformQueue(rec, rec.spec, options.policies));
+    await genesys.rescheduleCallback(rec.conversationId, onPlatformQueue(rec, rec.spec, options.policies), {
+      signal,
+    });
     return complete('patched');
   }
 
   return {
     kind: 'reschedule',
-    handle,
+    handle: (job, { signal }) => handle(job, signal),
     // A job that keeps failing stops after maxRuns (each failure is logged).
     onError: (err, job) =>
       job.attempts >= maxRuns

@@ -9,6 +9,7 @@
  */
 import type { Clock, EpochMs } from '../domain/types.js';
 import type { Job, JobKind, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { describeError, type WorkerLogger, WorkerLoop } from './loop.js';
 
 /** What a handler answers for one job; the runtime applies it to the job's row. */
@@ -98,7 +99,7 @@ export function leaseOwner(workerId: string, kind: JobKind): string {
 export function createJobLoop(deps: JobLoopDeps, task: TaskDefinition): JobLoop {
   const { store, clock, logger } = deps;
   const owner = leaseOwner(deps.workerId, task.kind);
-  const errorRetryMs = task.errorRetryMs ?? 10_000;
+  const errorRetryMs = task.errorRetryMs ?? POLICY.jobs.errorRetryMs;
 
   async function apply(job: Job, result: JobResult): Promise<void> {
     switch (result.type) {

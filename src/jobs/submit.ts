@@ -20,11 +20,12 @@
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
-import { GenesysAuthError } from '../genesys/auth.js';
+import { isAuthError, isNotFound, isPlatformError } from '../genesys/errors.js';
 import { ATTR } from '../genesys/mapping.js';
-import { type GenesysPort, type PlatformConversation, PlatformError } from '../genesys/port.js';
+import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Job, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { backoffMs } from '../shared/backoff.js';
 import type { CapacityGate, PolicyLookup } from './capacity.js';
 import { describeError } from './loop.js';
@@ -78,18 +79,7 @@ export interface SubmitterOptions {
   random?: () => number;
 }
 
-export const SUBMITTER_DEFAULTS = {
-  batchSize: 20,
-  concurrency: 4,
-  leaseMs: 60_000,
-  pollIntervalMs: 1_000,
-  analyticsLagMs: 60_000,
-  lookupIntervalMs: 10_000,
-  sendWindowMs: 30_000,
-  lookupMarginMs: 24 * 3_600_000,
-  retryBaseDelayMs: 5_000,
-  retryMaxDelayMs: 300_000,
-} as const;
+const SUBMITTER_DEFAULTS = POLICY.submit;
 
 export type JobOutcome =
   /** Created on the platform and recorded as pending. */
@@ -133,19 +123,23 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     );
 
   /** The conversations on the platform carrying this callback's id (and no other tenant's stamp). */
-  async function lookup(rec: CallbackRecord, now: EpochMs): Promise<PlatformConversation[]> {
+  async function lookup(
+    rec: CallbackRecord,
+    now: EpochMs,
+    signal: AbortSignal,
+  ): Promise<PlatformConversation[]> {
     const from = Math.min(rec.createdAt, rec.submitInFlightAt ?? rec.createdAt) - o.lookupMarginMs;
-    const found = await genesys.findByCallbackId(rec.callbackId, from, now + o.lookupMarginMs);
+    const found = await genesys.findByCallbackId(rec.callbackId, from, now + o.lookupMarginMs, { signal });
     const mine: PlatformConversation[] = [];
     for (const conv of found) {
       // Analytics answers usually carry no attributes; the conversation itself does.
       let full = conv;
       if (!conv.participants.some((p) => p.attributes?.[ATTR.callbackId] !== undefined)) {
         try {
-          full = await genesys.getCallbackConversation(conv.id);
+          full = await genesys.getCallbackConversation(conv.id, { signal });
         } catch (err) {
           // Listed by analytics but gone from the platform: nothing there to adopt.
-          if (err instanceof PlatformError && err.httpStatus === 404) continue;
+          if (isNotFound(err)) continue;
           throw err;
         }
       }
@@ -241,7 +235,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     return retryAt(runAt, reason.message, 'deferred');
   }
 
-  async function handle(job: Job): Promise<JobResult> {
+  async function handle(job: Job, signal: AbortSignal): Promise<JobResult> {
     const rec = await store.getByPk(job.callbackPk);
     if (rec?.status !== 'accepted') {
       return complete('done');
@@ -250,7 +244,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
 
     if (rec.submitInFlightAt !== null) {
-      const found = await lookup(rec, now);
+      const found = await lookup(rec, now, signal);
       if (found.length > 0) {
         await adopt(rec, found, clock.now());
         return complete('adopted');
@@ -295,6 +289,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
         ...(queueId !== rec.spec.routingData.queueId ? { queueId } : {}),
         tenantId: rec.tenantId,
         sendWithinMs,
+        signal,
       });
       conversationId = created.conversationId;
     } catch (err) {
@@ -325,7 +320,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       );
       if (now2?.status === 'cancelled') {
         await genesys
-          .disconnectCallback(conversationId)
+          .disconnectCallback(conversationId, { signal })
           .catch((e: unknown) =>
             logger?.error({ ...log, conversationId, err: describeError(e) }, 'submitter: disconnect failed'),
           );
@@ -337,13 +332,13 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
   async function onCreateFailed(rec: CallbackRecord, job: Job, err: unknown): Promise<JobResult> {
     const now = clock.now();
     const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
-    if (err instanceof GenesysAuthError) {
+    if (isAuthError(err)) {
       // Nothing was sent: the credentials were refused at login.
       await clearInFlight(rec, now);
       logger?.error({ ...log, code: err.code }, err.message);
       return retryAt(now + o.retryMaxDelayMs, err.message, 'retry');
     }
-    if (!(err instanceof PlatformError)) {
+    if (!isPlatformError(err)) {
       // Unknown failure after the mark: treat as unclear (the mark stays, the lookup decides).
       logger?.error({ ...log, err: describeError(err) }, 'submitter: create failed unexpectedly');
       return retryAt(now + o.lookupIntervalMs, err, 'unclear');
@@ -404,7 +399,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
 
   return {
     kind: 'submit',
-    handle: (job) => handle(job),
+    handle: (job, { signal }) => handle(job, signal),
     batchSize: o.batchSize,
     concurrency: o.concurrency,
     leaseMs: o.leaseMs,

@@ -37,6 +37,7 @@ import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import type { PolicyLookup } from './capacity.js';
 
 export interface TrackerOptions {
@@ -54,7 +55,7 @@ export interface TrackerOptions {
   /** How often the reconciliation sweep runs. */
   sweepIntervalMs?: number;
   /** A callback changed in the ledger within this window is polled even if not yet due. */
-  recentChangeWindowMs?: number;
+  recentWindowMs?: number;
   /** Callbacks read per poll at most (the rest wait for the next poll, least recently read first). */
   pollBatchSize?: number;
   /** Page size of the sweep's walk over non-terminal callbacks. */
@@ -78,17 +79,7 @@ const ANALYTICS_INTERVAL_BEFORE_MS = 3_600_000;
 /** How far past now it ends: conversations are created now or earlier, this only absorbs skew. */
 const ANALYTICS_INTERVAL_AFTER_MS = 86_400_000;
 
-export const TRACKER_DEFAULTS = {
-  pollIntervalMs: 5_000,
-  sweepIntervalMs: 60_000,
-  recentChangeWindowMs: 120_000,
-  pollBatchSize: 200,
-  sweepPageSize: 200,
-  sweepMaxChecks: 200,
-  sweepMinFutureSpacingMs: 10 * 60_000,
-  sweepMaxSpacingMs: 6 * 3_600_000,
-  concurrency: 4,
-} as const;
+const { heartbeatTimeoutMs: _events, ...TRACKER_DEFAULTS } = POLICY.tracking;
 
 export interface TrackPassResult {
   /** Platform reads made. */
@@ -99,12 +90,15 @@ export interface TrackPassResult {
 }
 
 export interface Tracker {
-  /** Reads the callbacks that can have changed now. */
-  pollOnce(): Promise<TrackPassResult>;
+  /**
+   * Reads the callbacks that can have changed now. `signal` (the loop's stop signal) ends the
+   * pass early: reads in flight are cut short, callbacks not yet read are left for the next pass.
+   */
+  pollOnce(signal?: AbortSignal): Promise<TrackPassResult>;
   /** One reconciliation run over (a budget of) all non-terminal callbacks. */
-  sweepOnce(): Promise<TrackPassResult>;
+  sweepOnce(signal?: AbortSignal): Promise<TrackPassResult>;
   /** A poll, plus a sweep when sweepIntervalMs has passed since the last one. For a worker loop. */
-  runOnce(): Promise<TrackPassResult>;
+  runOnce(signal?: AbortSignal): Promise<TrackPassResult>;
   /** Reads one callback now and applies what the platform says. Returns the row after it. */
   refresh(record: CallbackRecord): Promise<CallbackRecord>;
   /**
@@ -178,11 +172,15 @@ export function createTracker(options: TrackerOptions): Tracker {
     return Math.min(o.sweepMaxSpacingMs, Math.max(o.sweepMinFutureSpacingMs, untilDueMs));
   }
 
-  async function readAndApply(rec: CallbackRecord, result: TrackPassResult): Promise<void> {
+  async function readAndApply(
+    rec: CallbackRecord,
+    result: TrackPassResult,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     if (!rec.conversationId) return;
     result.checked++;
     try {
-      const conversation = await genesys.getCallbackConversation(rec.conversationId);
+      const conversation = await genesys.getCallbackConversation(rec.conversationId, { signal });
       if (await apply(rec, conversation)) result.changed++;
     } catch (err) {
       result.errors++;
@@ -274,7 +272,10 @@ export function createTracker(options: TrackerOptions): Tracker {
    * apply() like a GET's; one not found (too new for analytics) is left, unrecorded, for the next
    * pass. Only the callbacks found are recorded as read.
    */
-  async function runBatchedChecks(recs: CallbackRecord[]): Promise<TrackPassResult> {
+  async function runBatchedChecks(
+    recs: CallbackRecord[],
+    signal: AbortSignal | undefined,
+  ): Promise<TrackPassResult> {
     const result: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
     const byConversation = new Map<string, CallbackRecord>();
     for (const rec of recs) if (rec.conversationId) byConversation.set(rec.conversationId, rec);
@@ -289,6 +290,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         [...byConversation.keys()],
         oldest - ANALYTICS_INTERVAL_BEFORE_MS,
         now + ANALYTICS_INTERVAL_AFTER_MS,
+        { signal },
       );
     } catch (err) {
       result.errors++;
@@ -305,7 +307,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (mapConversation(conversation).status === 'rejected') {
         // Analytics has no errorInfo: the live conversation tells a queue-full drop (retried)
         // from a final rejection.
-        await readAndApply(rec, result);
+        await readAndApply(rec, result, signal);
         continue;
       }
       try {
@@ -319,25 +321,33 @@ export function createTracker(options: TrackerOptions): Tracker {
     return result;
   }
 
-  async function runChecks(recs: CallbackRecord[]): Promise<TrackPassResult> {
-    if (readMode === 'analytics') return runBatchedChecks(recs);
+  async function runChecks(
+    recs: CallbackRecord[],
+    signal: AbortSignal | undefined,
+  ): Promise<TrackPassResult> {
+    if (signal?.aborted) return { checked: 0, changed: 0, errors: 0 };
+    if (readMode === 'analytics') return runBatchedChecks(recs, signal);
     const result: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
     let next = 0;
     const worker = async () => {
-      while (next < recs.length) await readAndApply(recs[next++]!, result);
+      // Stopping: the callbacks not started are left as they are for the next pass (or owner).
+      while (next < recs.length && !signal?.aborted) await readAndApply(recs[next++]!, result, signal);
     };
     await Promise.all(Array.from({ length: Math.min(o.concurrency, recs.length) }, worker));
-    const read = recs.filter((r) => r.conversationId).map((r) => r.pk);
+    const read = recs
+      .slice(0, next)
+      .filter((r) => r.conversationId)
+      .map((r) => r.pk);
     if (read.length > 0) await store.recordChecked(read, clock.now());
     return result;
   }
 
   const tracker: Tracker = {
-    async pollOnce() {
+    async pollOnce(signal) {
       const now = clock.now();
       const candidates = await store.listTrackable(
         now + o.pollIntervalMs,
-        now - o.recentChangeWindowMs,
+        now - o.recentWindowMs,
         o.pollBatchSize,
       );
       const due = candidates.filter(
@@ -347,15 +357,15 @@ export function createTracker(options: TrackerOptions): Tracker {
           // A small allowance so a read that landed just after the previous poll still counts.
           now >= nextPollAt(rec) - 250,
       );
-      return runChecks(due);
+      return runChecks(due, signal);
     },
 
-    async sweepOnce() {
+    async sweepOnce(signal) {
       const now = clock.now();
       lastSweepAt = now;
       const total: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
       let budget = o.sweepMaxChecks;
-      while (budget > 0) {
+      while (budget > 0 && !signal?.aborted) {
         const page = await store.listNonTerminal(sweepCursor, o.sweepPageSize);
         // Only callbacks the platform holds, and only those not read lately (see sweepSpacingMs).
         const stale = page.items.filter(
@@ -366,7 +376,7 @@ export function createTracker(options: TrackerOptions): Tracker {
             now - (rec.lastCheckedAt ?? rec.updatedAt) >= sweepSpacingMs(rec, now),
         );
         const take = stale.slice(0, budget);
-        const r = await runChecks(take);
+        const r = await runChecks(take, signal);
         total.checked += r.checked;
         total.changed += r.changed;
         total.errors += r.errors;
@@ -386,10 +396,10 @@ export function createTracker(options: TrackerOptions): Tracker {
       return total;
     },
 
-    async runOnce() {
-      const polled = pollEnabled ? await tracker.pollOnce() : { checked: 0, changed: 0, errors: 0 };
-      if (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs) {
-        const swept = await tracker.sweepOnce();
+    async runOnce(signal) {
+      const polled = pollEnabled ? await tracker.pollOnce(signal) : { checked: 0, changed: 0, errors: 0 };
+      if (!signal?.aborted && (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs)) {
+        const swept = await tracker.sweepOnce(signal);
         return {
           checked: polled.checked + swept.checked,
           changed: polled.changed + swept.changed,

@@ -11,11 +11,12 @@
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import type { Clock, Reason } from '../domain/types.js';
-import { GenesysAuthError } from '../genesys/auth.js';
-import { type GenesysPort, PlatformError } from '../genesys/port.js';
+import { isPlatformError, isRejected } from '../genesys/errors.js';
+import type { GenesysPort } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
 
 export interface CancelOptions {
@@ -24,12 +25,7 @@ export interface CancelOptions {
   followupDelayMs?: number;
 }
 
-export const CANCEL_DEFAULTS = {
-  followupDelayMs: 15_000,
-  /** Look-ups per follow-up job (analytics lags): at +15 s, then +1 min, +2 min, +4 min. */
-  followupChecks: 4,
-  followupSpacingMs: 60_000,
-} as const;
+const CANCEL_DEFAULTS = POLICY.cancel;
 
 function cancelReason(): Reason {
   return { code: ERROR_CODES.CANCELLED_BY_USER, message: 'cancelled through the API' };
@@ -88,15 +84,14 @@ export async function cancelCallback(
     try {
       await genesys.disconnectCallback(conversationId);
     } catch (err) {
-      if (err instanceof GenesysAuthError) return platformUnavailable('disconnect', err.code);
-      if (!(err instanceof PlatformError)) throw err;
-      if (err.kind !== 'rejected') return platformUnavailable('disconnect', err.reason.code);
+      if (!isPlatformError(err)) throw err;
+      if (!isRejected(err)) return platformUnavailable('disconnect', err.reason.code);
       // Refused: most often because the conversation already ended. See how it ended.
       let mapped: ReturnType<typeof mapConversation>;
       try {
         mapped = mapConversation(await genesys.getCallbackConversation(conversationId));
       } catch (readErr) {
-        if (readErr instanceof PlatformError || readErr instanceof GenesysAuthError) {
+        if (isPlatformError(readErr)) {
           return platformUnavailable('disconnect', err.reason.code);
         }
         throw readErr;

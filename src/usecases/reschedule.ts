@@ -19,11 +19,12 @@ import { ERROR_CODES } from '../domain/errors.js';
 import type { QueuePolicy } from '../domain/policy.js';
 import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
-import { GenesysAuthError } from '../genesys/auth.js';
-import { type GenesysPort, PlatformError } from '../genesys/port.js';
+import { isPlatformError, isRejected } from '../genesys/errors.js';
+import type { GenesysPort } from '../genesys/port.js';
 import { ROUTED_TO_OVERFLOW } from '../jobs/capacity.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackWithHistory, Store } from '../ledger/port.js';
+import { POLICY } from '../policy.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
 
 /** History reason code of a reschedule or number change. */
@@ -98,7 +99,7 @@ export async function rescheduleCallback(
         await store.enqueueJob({
           kind: 'reschedule',
           callbackPk: rec.pk,
-          runAt: now + (ctx.followupDelayMs ?? 15_000),
+          runAt: now + (ctx.followupDelayMs ?? POLICY.reschedule.followupDelayMs),
         });
       }
       return { ok: true, callback: await reread(store, rec), changed: true };
@@ -107,9 +108,8 @@ export async function rescheduleCallback(
     try {
       await genesys.rescheduleCallback(rec.conversationId!, onPlatformQueue(rec, spec, ctx.policies));
     } catch (err) {
-      if (err instanceof GenesysAuthError) return platformUnavailable('reschedule', err.code);
-      if (!(err instanceof PlatformError)) throw err;
-      if (err.kind === 'rejected') {
+      if (!isPlatformError(err)) throw err;
+      if (isRejected(err)) {
         return notModifiable(rec, 'rescheduled', `the platform refused the change: ${err.reason.message}`);
       }
       return platformUnavailable('reschedule', err.reason.code);

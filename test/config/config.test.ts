@@ -12,6 +12,7 @@ import {
   loadConfig,
   SUPPORT_QUEUE_ID,
 } from '../../src/config/index.js';
+import { POLICY } from '../../src/policy.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'callbackd-config-'));
 let n = 0;
@@ -42,7 +43,7 @@ describe('default configuration', () => {
 
   it('holds the DESIGN.md §6 demo', () => {
     const c = loadConfig({ env: {} });
-    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.server).toEqual({ host: '127.0.0.1', port: 8080, shutdownTimeoutMs: 10_000 });
     expect(c.ledger.url).toBe('./data/callbackd.db');
     expect(genesysEndpoints(c.genesys)).toEqual({ mode: 'simulator' });
     const support = c.queues[SUPPORT_QUEUE_ID];
@@ -109,8 +110,16 @@ describe('environment overrides', () => {
 
   it('env wins over the file, which wins over the default', () => {
     const f = file('server:\n  port: 9000\n  host: 0.0.0.0\n');
-    expect(loadConfig({ file: f, env: {} }).server).toEqual({ host: '0.0.0.0', port: 9000 });
-    expect(loadConfig({ file: f, env: { PORT: '9001' } }).server).toEqual({ host: '0.0.0.0', port: 9001 });
+    expect(loadConfig({ file: f, env: {} }).server).toEqual({
+      host: '0.0.0.0',
+      port: 9000,
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(loadConfig({ file: f, env: { PORT: '9001' } }).server).toEqual({
+      host: '0.0.0.0',
+      port: 9001,
+      shutdownTimeoutMs: 10_000,
+    });
     expect(loadConfig({ env: { CALLBACKD_CONFIG: f } }).server.port).toBe(9000);
   });
 });
@@ -137,6 +146,30 @@ describe('config files', () => {
 });
 
 describe('errors name the key, the value and what is accepted', () => {
+  it('refuses values that contradict each other: send window not inside the lease, timeout not inside the window', () => {
+    const tooLong = file('submitter:\n  leaseMs: 20000\n  sendWindowMs: 30000\n');
+    const problems = problemsOf(() => loadConfig({ file: tooLong, env: {} }));
+    expect(problems).toEqual([
+      expect.objectContaining({
+        key: 'submitter.leaseMs',
+        value: '20000',
+        accepted: expect.stringMatching(/more than submitter\.sendWindowMs \(30000\)/),
+      }),
+    ]);
+    const slow = file('genesys:\n  requestTimeoutMs: 40000\n');
+    expect(problemsOf(() => loadConfig({ file: slow, env: {} })).map((p) => p.key)).toEqual([
+      'submitter.sendWindowMs',
+    ]);
+  });
+
+  it('takes every tuning default from the one policy object', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.tracking.recentWindowMs).toBe(POLICY.tracking.recentWindowMs);
+    expect(c.tracking.recentWindowMs).toBe(120_000);
+    expect(c.genesys.requestsPerMinute).toBe(POLICY.genesys.requestsPerMinute);
+    expect(c.server.shutdownTimeoutMs).toBe(POLICY.server.shutdownTimeoutMs);
+  });
+
   const cases = [
     [
       'PORT not a number',

@@ -183,7 +183,13 @@ describe('event mode of tracking', () => {
     const { h, sockets, reasons, start } = await eventHarness();
     const listener = start({ renewBeforeExpiryMs: CHANNEL_LIFETIME_MS - MINUTE });
     await waitFor('the listener to connect', () => listener.connected());
-    h.sim.clock.advanceMs(MINUTE + 1_000);
+    // In two steps, each heartbeat received before the next: one jump past both the renewal
+    // point and the heartbeat timeout would race the heartbeat's delivery against the watch.
+    h.sim.clock.advanceMs(30_000);
+    await waitFor('the heartbeat at +30 s', () => listener.stats().heartbeats >= 1);
+    h.sim.clock.advanceMs(30_000);
+    await waitFor('the heartbeat at +60 s', () => listener.stats().heartbeats >= 2);
+    h.sim.clock.advanceMs(1_000);
     await waitFor('a new channel', () => listener.stats().connections === 2 && listener.connected());
     expect(reasons).toEqual(['renew']);
     await waitFor('the old socket to be closed', () => sockets[0]!.readyState === WebSocket.CLOSED);
