@@ -191,11 +191,10 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
   }
 
   async function clearInFlight(rec: CallbackRecord, at: EpochMs): Promise<void> {
-    // Same-status change without a reason: no history row, no event; only the mark goes.
-    await store.transition({
+    // A field-only change without a reason: no history row, no event; only the mark goes.
+    await store.update({
       pk: rec.pk,
       from: ['accepted'],
-      to: 'accepted',
       reason: null,
       at,
       set: { submitInFlightAt: null },
@@ -222,10 +221,9 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
   /** Not sent now for capacity: note why (once per spell) and run the job again at runAt. */
   async function defer(rec: CallbackRecord, reason: Reason, runAt: EpochMs, at: EpochMs): Promise<JobResult> {
     if (rec.statusReason?.code !== reason.code || rec.nextAttemptAt !== runAt) {
-      await store.transition({
+      await store.update({
         pk: rec.pk,
         from: ['accepted'],
-        to: 'accepted',
         reason: rec.statusReason?.code === reason.code ? null : reason,
         at,
         set: { nextAttemptAt: runAt, submitInFlightAt: null },
@@ -385,10 +383,9 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     }
     const { min, max } = retry.delayMinutes;
     const runAt = now + Math.round((min + random() * (max - min)) * 60_000);
-    await store.transition({
+    await store.update({
       pk: rec.pk,
       from: ['accepted'],
-      to: 'accepted',
       reason,
       at: now,
       set: { submitInFlightAt: null, attempts: refusals, nextAttemptAt: runAt },

@@ -3,8 +3,8 @@
  * guarded statement in a transaction that also writes the history and outbox rows (and any job).
  */
 import { type Expression, type ExpressionBuilder, type Selectable, type SqlBool, sql } from 'kysely';
-import { TERMINAL_STATUSES } from '../domain/lifecycle.js';
-import type { EpochMs, HistoryEntry } from '../domain/types.js';
+import { canTransition, TERMINAL_STATUSES } from '../domain/lifecycle.js';
+import type { CallbackStatus, EpochMs, HistoryEntry } from '../domain/types.js';
 import type { Db, LedgerDialect } from './dialect.js';
 import { LedgerError } from './errors.js';
 import { insertJob } from './jobs.js';
@@ -17,6 +17,7 @@ import type {
   ListFilter,
   Page,
   TransitionInput,
+  UpdateInput,
 } from './port.js';
 import type { CallbacksTable, LedgerDatabase } from './tables.js';
 
@@ -234,33 +235,41 @@ export class CallbacksLedger {
     return { items, nextAfterPk: more ? (items.at(-1)?.pk ?? null) : null };
   }
 
+  /**
+   * A status change: refused (LEDGER_FORBIDDEN_TRANSITION) unless the lifecycle allows every
+   * `from` → `to` (domain canTransition); field-only changes go through update().
+   */
   async transition(input: TransitionInput): Promise<CallbackRecord | null> {
-    if (input.from.length === 0) {
-      throw new LedgerError('LEDGER_EMPTY_GUARD', 'transition needs at least one state in `from`');
-    }
-    const terminal = input.from.filter((s) => TERMINAL_STATUSES.includes(s));
-    if (terminal.length > 0) {
+    checkGuard(input.from);
+    const forbidden = input.from.filter((s) => !canTransition(s, input.to));
+    if (forbidden.length > 0) {
       throw new LedgerError(
-        'LEDGER_TERMINAL_STATE',
-        `cannot transition out of terminal state ${terminal.join(', ')}: terminal states never change; guard on accepted or pending`,
+        'LEDGER_FORBIDDEN_TRANSITION',
+        `the lifecycle does not allow ${forbidden.map((s) => `${s} → ${input.to}`).join(', ')}${
+          forbidden.includes(input.to) ? '; change fields without a status change with Store.update' : ''
+        }`,
       );
     }
-    return this.db.transaction().execute(async (trx) => {
-      // Locked (PG) so that "did the status change?" below is decided on the row the update sees.
-      const before = await this.dialect
-        .forUpdate(trx.selectFrom('callbacks').select(['status', 'tenant_id']).where('pk', '=', input.pk))
-        .executeTakeFirst();
-      if (!before) return null;
+    return this.write(input, input.to);
+  }
 
-      const { set = {}, reason, at, to } = input;
-      const statusChanges = before.status !== to;
+  /** A change of fields (and optionally a reason, written as a history note) that keeps the status. */
+  update(input: UpdateInput): Promise<CallbackRecord | null> {
+    checkGuard(input.from);
+    return this.write(input, null);
+  }
+
+  /** The one guarded statement, with its history, outbox and job rows, in one transaction. */
+  private write(input: UpdateInput, to: CallbackStatus | null): Promise<CallbackRecord | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const { set = {}, reason, at } = input;
       const changes: Partial<Record<keyof CallbacksTable, unknown>> = {
-        status: to,
         updated_at: at,
         last_changed_at: at,
       };
+      if (to !== null) changes.status = to;
       // A new status drops the old reason; a same-status change keeps it unless given a new one.
-      if (reason !== null || statusChanges) {
+      if (reason !== null || to !== null) {
         changes.status_reason_code = reason?.code ?? null;
         changes.status_reason_message = reason?.message ?? null;
       }
@@ -281,7 +290,7 @@ export class CallbacksLedger {
         changes.scheduled_at = scheduledAt;
       }
 
-      // The guard: the one statement that decides whether this transition happens.
+      // The guard: the one statement that decides whether this change happens.
       const row = await trx
         .updateTable('callbacks')
         .set(changes as never)
@@ -291,12 +300,12 @@ export class CallbacksLedger {
         .executeTakeFirst();
       if (!row) return null;
 
-      if (statusChanges || reason !== null) {
+      if (to !== null || reason !== null) {
         await trx
           .insertInto('callback_history')
           .values({
             callback_pk: input.pk,
-            status: to,
+            status: row.status,
             reason_code: reason?.code ?? null,
             reason_message: reason?.message ?? null,
             at,
@@ -416,5 +425,19 @@ class AcceptGroup {
         }
       }
     }
+  }
+}
+
+/** Every guard names at least one state, and never a terminal one (terminal states never change). */
+function checkGuard(from: readonly CallbackStatus[]): void {
+  if (from.length === 0) {
+    throw new LedgerError('LEDGER_EMPTY_GUARD', 'a change needs at least one state in `from`');
+  }
+  const terminal = from.filter((s) => TERMINAL_STATUSES.includes(s));
+  if (terminal.length > 0) {
+    throw new LedgerError(
+      'LEDGER_TERMINAL_STATE',
+      `cannot change a callback in terminal state ${terminal.join(', ')}: terminal states never change; guard on accepted or pending`,
+    );
   }
 }

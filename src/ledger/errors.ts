@@ -7,6 +7,8 @@ export type LedgerErrorCode =
   | 'LEDGER_TERMINAL_STATE'
   /** A transition with an empty `from` list (it could never apply). */
   | 'LEDGER_EMPTY_GUARD'
+  /** A transition the lifecycle forbids (domain canTransition), or one to a status it guards on: use Store.update for field-only changes. */
+  | 'LEDGER_FORBIDDEN_TRANSITION'
   /** The spec's scheduledTime is not an ISO instant (validate before accepting). */
   | 'LEDGER_INVALID_SPEC'
   /** The database holds a migration this build does not know (it was migrated by a newer build). */

@@ -7,7 +7,7 @@
  * the configured CRM status map at delivery time (outbox-webhook.ts).
  */
 import type { CallbackSpec, CallbackStatus, EpochMs, Reason } from '../domain/types.js';
-import type { CallbackRecord, JobDraft, OutboxDraft, TransitionInput } from './port.js';
+import type { CallbackRecord, JobDraft, OutboxDraft, TransitionInput, UpdateInput } from './port.js';
 
 export type EventChannel = 'webhook' | 'amqp';
 
@@ -138,5 +138,18 @@ export function transitionOf(
   };
   if (change.set) input.set = change.set;
   if (change.enqueue) input.enqueue = change.enqueue;
+  return input;
+}
+
+/**
+ * A guarded field-only change of `record` (Store.update) with the outbox rows of a change that
+ * keeps its status (e.g. a reschedule the CRM hears about).
+ */
+export function updateOf(
+  record: CallbackRecord,
+  change: { from?: readonly CallbackStatus[]; reason: Reason | null; at: EpochMs; set?: UpdateInput['set'] },
+  channels: readonly EventChannel[] = DEFAULT_EVENT_CHANNELS,
+): UpdateInput {
+  const { to: _same, ...input } = transitionOf(record, { ...change, to: record.status }, channels);
   return input;
 }

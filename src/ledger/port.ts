@@ -58,11 +58,12 @@ export interface OutboxDraft {
   payload: unknown;
 }
 
-export interface TransitionInput {
+/** A field-only change (Store.update): guarded on the status, which it leaves as it is. */
+export interface UpdateInput {
   pk: number;
-  /** The guard: the update applies only while the row is in one of these states. */
+  /** The guard: the update applies only while the row is in one of these (non-terminal) states. */
   from: readonly CallbackStatus[];
-  to: CallbackStatus;
+  /** When not null, recorded as the status reason and as a history note of the unchanged status. */
   reason: Reason | null;
   at: EpochMs;
   set?: {
@@ -73,8 +74,13 @@ export interface TransitionInput {
     spec?: CallbackSpec;
   };
   outbox: OutboxDraft[];
-  /** A job to enqueue in the same transaction (e.g. resubmit at nextAttemptAt). */
+  /** A job to enqueue in the same transaction (e.g. patch the platform later). */
   enqueue?: JobDraft;
+}
+
+/** A status change (Store.transition): every `from` → `to` must be one the lifecycle allows. */
+export interface TransitionInput extends UpdateInput {
+  to: CallbackStatus;
 }
 
 export type JobKind = 'submit' | 'cancel' | 'reschedule';
@@ -154,8 +160,15 @@ export interface Store {
     afterPk: number | null,
     limit: number,
   ): Promise<Page<CallbackRecord>>;
-  /** Returns the updated row, or null when the guard did not hold (nothing was written). */
+  /**
+   * A status change as one guarded statement in a transaction that also writes the history row,
+   * the outbox rows and any job. Returns the updated row, or null when the guard did not hold
+   * (nothing was written). Throws LedgerError LEDGER_FORBIDDEN_TRANSITION for a change the
+   * lifecycle (domain canTransition) forbids, LEDGER_TERMINAL_STATE for a terminal `from`.
+   */
   transition(input: TransitionInput): Promise<CallbackRecord | null>;
+  /** A field-only change that keeps the status, guarded the same way; null when the guard did not hold. */
+  update(input: UpdateInput): Promise<CallbackRecord | null>;
   /** Marks a create request as about to be sent (guarded on status `accepted`). */
   markSubmitInFlight(pk: number, at: EpochMs): Promise<boolean>;
   recordChecked(pks: readonly number[], at: EpochMs): Promise<void>;

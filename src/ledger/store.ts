@@ -26,6 +26,7 @@ import type {
   Page,
   Store,
   TransitionInput,
+  UpdateInput,
 } from './port.js';
 
 export interface KyselyStoreOptions {
@@ -114,6 +115,9 @@ export class KyselyStore implements Store {
   }
   transition(input: TransitionInput): Promise<CallbackRecord | null> {
     return this.callbacks.transition(input);
+  }
+  update(input: UpdateInput): Promise<CallbackRecord | null> {
+    return this.callbacks.update(input);
   }
   markSubmitInFlight(pk: number, at: EpochMs): Promise<boolean> {
     return this.callbacks.markSubmitInFlight(pk, at);

@@ -22,7 +22,7 @@ import { validateReschedule } from '../domain/validate.js';
 import { isPlatformError, isRejected } from '../genesys/errors.js';
 import type { GenesysPort } from '../genesys/port.js';
 import { ROUTED_TO_OVERFLOW } from '../jobs/capacity.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, updateOf } from '../ledger/events.js';
 import type { CallbackWithHistory, Store } from '../ledger/port.js';
 import { POLICY } from '../policy.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
@@ -90,8 +90,8 @@ export async function rescheduleCallback(
 
     const reason: Reason = { code: RESCHEDULED, message: describeChange(rec.spec, spec) };
     if (rec.status === 'accepted') {
-      const updated = await store.transition(
-        transitionOf(rec, { from: ['accepted'], to: 'accepted', reason, at: now, set: { spec } }, channels),
+      const updated = await store.update(
+        updateOf(rec, { from: ['accepted'], reason, at: now, set: { spec } }, channels),
       );
       if (!updated) continue;
       if (updated.submitInFlightAt !== null) {
@@ -114,12 +114,8 @@ export async function rescheduleCallback(
       }
       return platformUnavailable('reschedule', err.reason.code);
     }
-    const updated = await store.transition(
-      transitionOf(
-        rec,
-        { from: ['pending'], to: 'pending', reason, at: clock.now(), set: { spec } },
-        channels,
-      ),
+    const updated = await store.update(
+      updateOf(rec, { from: ['pending'], reason, at: clock.now(), set: { spec } }, channels),
     );
     if (!updated) continue;
     return { ok: true, callback: await reread(store, rec), changed: true };

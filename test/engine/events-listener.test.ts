@@ -242,10 +242,12 @@ describe('startApp with tracking.mode events', () => {
       tracking: { mode: 'events', pollIntervalMs: 200, sweepIntervalMs: 60 * MINUTE },
     });
     const t0 = Date.parse('2030-01-07T15:00:00.000Z');
+    // The app's own log says when the events listener has connected.
+    const logLines: string[] = [];
     const app = await startApp({
       config,
       port: 0,
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }),
       simulatorStartTime: t0,
     });
     try {
@@ -276,7 +278,11 @@ describe('startApp with tracking.mode events', () => {
         const r = await api('GET', path);
         return r.status === 'pending' ? r : undefined;
       });
-      // The listener is connected once a heartbeat has been pushed to it.
+      // Simulated time moves only once the listener is connected (a heartbeat pushed before
+      // would reach nobody); then a heartbeat pushed to it proves the socket is live.
+      await waitFor('the events listener to connect', () =>
+        logLines.some((l) => l.includes('"state":"connected"')),
+      );
       const sim = app.simulator!;
       const sent = sim.control.notificationsSent();
       sim.clock.advanceMs(30_000);

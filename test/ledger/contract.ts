@@ -3,6 +3,7 @@
  */
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { canTransition } from '../../src/domain/lifecycle.js';
 import type { CallbackSpec, CallbackStatus } from '../../src/domain/types.js';
 import { isLedgerError } from '../../src/ledger/errors.js';
 import { runMigrations } from '../../src/ledger/migrator.js';
@@ -356,13 +357,12 @@ export function storeContract(target: LedgerTarget): void {
       expect(await takeOutbox(store, 'webhook', T0 + 10 ** 10)).toEqual([]);
     });
 
-    it('writes history for a same-status change only when it carries a reason, keeping the old reason otherwise', async () => {
+    it('writes history for a field-only update only when it carries a reason, keeping the old reason otherwise', async () => {
       const store = await target.fresh();
       const cb = await acceptOne(store, 'cb-same');
-      const deferred = await store.transition({
+      const deferred = await store.update({
         pk: cb.pk,
         from: ['accepted'],
-        to: 'accepted',
         reason: { code: 'CAPACITY_DEFERRED', message: 'queue full' },
         at: T0 + 10,
         set: { nextAttemptAt: T0 + 60_000 },
@@ -373,10 +373,9 @@ export function storeContract(target: LedgerTarget): void {
         nextAttemptAt: T0 + 60_000,
         statusReason: { code: 'CAPACITY_DEFERRED', message: 'queue full' },
       });
-      const quiet = await store.transition({
+      const quiet = await store.update({
         pk: cb.pk,
         from: ['accepted'],
-        to: 'accepted',
         reason: null,
         at: T0 + 20,
         set: { nextAttemptAt: null },
@@ -406,10 +405,9 @@ export function storeContract(target: LedgerTarget): void {
         scheduledTime: '2030-03-01T12:00:00.000Z',
         routingData: { queueId: 'queue-overflow', priority: 5 },
       });
-      await store.transition({
+      await store.update({
         pk: cb.pk,
         from: ['accepted', 'pending'],
-        to: 'accepted',
         reason: { code: 'OVERFLOW_ROUTED', message: 'routed to overflow' },
         at: T0 + 1,
         set: { spec },
@@ -422,6 +420,45 @@ export function storeContract(target: LedgerTarget): void {
       expect((await store.list('tenant-a', { queueId: 'queue-support' }, null, 10)).items).toEqual([]);
       const march = Date.parse('2030-03-01T00:00:00.000Z');
       expect((await store.list('tenant-a', { scheduledFrom: march }, null, 10)).items).toHaveLength(1);
+    });
+
+    it('refuses every status change the lifecycle forbids (canTransition), writing nothing', async () => {
+      const store = await target.fresh();
+      const cb = await acceptOne(store, 'cb-lifecycle');
+      await takeOutbox(store);
+      const statuses: CallbackStatus[] = [
+        'accepted',
+        'pending',
+        'completed',
+        'expired',
+        'rejected',
+        'cancelled',
+      ];
+      for (const from of ['accepted', 'pending'] as CallbackStatus[]) {
+        for (const to of statuses) {
+          if (canTransition(from, to)) continue;
+          const err = await store
+            .transition({ pk: cb.pk, from: [from], to, reason: null, at: T0 + 1, outbox: [webhook('x')] })
+            .catch((e: unknown) => e);
+          expect(isLedgerError(err) && err.code, `${from} → ${to}`).toBe('LEDGER_FORBIDDEN_TRANSITION');
+        }
+      }
+      // One forbidden pair in a guard refuses the whole change (accepted → completed skips pending).
+      const mixed = await store
+        .transition({
+          pk: cb.pk,
+          from: ['accepted', 'pending'],
+          to: 'completed',
+          reason: null,
+          at: T0 + 1,
+          outbox: [],
+        })
+        .catch((e: unknown) => e);
+      expect(isLedgerError(mixed) && mixed.code).toBe('LEDGER_FORBIDDEN_TRANSITION');
+      const stored = await store.getByPk(cb.pk);
+      expect(stored).toMatchObject({ status: 'accepted', updatedAt: T0 });
+      expect(stored?.history).toHaveLength(1);
+      expect(await takeOutbox(store, 'webhook', T0 + 10 ** 10)).toEqual([]);
     });
 
     it('terminal states never change: a terminal `from` is refused outright, and guards never match a terminal row', async () => {
@@ -445,18 +482,24 @@ export function storeContract(target: LedgerTarget): void {
         .transition({ pk: cb.pk, from: [], to: 'pending', reason: null, at: T0 + 2, outbox: [] })
         .catch((e: unknown) => e);
       expect(isLedgerError(emptyGuard) && emptyGuard.code).toBe('LEDGER_EMPTY_GUARD');
-      for (const to of ['accepted', 'pending', 'completed'] as CallbackStatus[]) {
+      for (const [from, to] of [
+        ['accepted', 'pending'],
+        ['pending', 'accepted'],
+        ['pending', 'completed'],
+      ] as [CallbackStatus, CallbackStatus][]) {
         expect(
-          await store.transition({
-            pk: cb.pk,
-            from: ['accepted', 'pending'],
-            to,
-            reason: null,
-            at: T0 + 3,
-            outbox: [],
-          }),
+          await store.transition({ pk: cb.pk, from: [from], to, reason: null, at: T0 + 3, outbox: [] }),
         ).toBeNull();
       }
+      expect(
+        await store.update({
+          pk: cb.pk,
+          from: ['accepted', 'pending'],
+          reason: null,
+          at: T0 + 3,
+          outbox: [],
+        }),
+      ).toBeNull();
       expect(await store.markSubmitInFlight(cb.pk, T0 + 4)).toBe(false);
       const stored = await store.getByPk(cb.pk);
       expect(stored).toMatchObject({ status: 'cancelled', updatedAt: T0 + 1, submitInFlightAt: null });
@@ -496,13 +539,15 @@ export function storeContract(target: LedgerTarget): void {
       expect(await takeOutbox(store)).toHaveLength(20);
     });
 
-    it('a transition guarded on two states writes one history row when racing with itself', async () => {
+    it('a transition racing with itself applies once and writes one history row', async () => {
       const store = await target.fresh();
       const other = await target.sibling(store);
       const cb = await acceptOne(store, 'cb-twice');
+      // (A guard naming the target status too, e.g. accepted|pending → pending, is a change the
+      // lifecycle forbids since pending → pending is none: see the canTransition test above.)
       const input = {
         pk: cb.pk,
-        from: ['accepted', 'pending'] as CallbackStatus[],
+        from: ['accepted'] as CallbackStatus[],
         to: 'pending' as const,
         reason: null,
         at: T0 + 1,
@@ -513,7 +558,8 @@ export function storeContract(target: LedgerTarget): void {
         other.transition(input),
         store.transition(input),
       ]);
-      expect(results.every((r) => r?.status === 'pending')).toBe(true);
+      expect(results.filter((r) => r?.status === 'pending')).toHaveLength(1);
+      expect(results.filter((r) => r === null)).toHaveLength(2);
       expect((await store.getByPk(cb.pk))?.history.map((h) => h.status)).toEqual(['accepted', 'pending']);
     });
   });
@@ -599,10 +645,9 @@ export function storeContract(target: LedgerTarget): void {
       const store = await target.fresh();
       const cb = await acceptOne(store, 'cb-kind');
       await store.enqueueJob({ kind: 'cancel', callbackPk: cb.pk, runAt: T0 + 10, payload: { why: 'user' } });
-      await store.transition({
+      await store.update({
         pk: cb.pk,
         from: ['accepted'],
-        to: 'accepted',
         reason: { code: 'RESCHEDULED', message: 'moved' },
         at: T0 + 11,
         outbox: [],
@@ -790,15 +835,16 @@ export function storeContract(target: LedgerTarget): void {
         const cb = await acceptOne(store, id, {
           spec: makeSpec(id, { scheduledTime: new Date(T0 + scheduledOffset).toISOString() }),
         });
-        await store.transition({
+        const change = {
           pk: cb.pk,
-          from: ['accepted'],
-          to: conversation ? 'pending' : 'accepted',
-          reason: conversation ? null : { code: 'DEFERRED', message: 'x' },
+          from: ['accepted'] as CallbackStatus[],
           at: changedAt,
           set: { conversationId: conversation },
           outbox: [],
-        });
+        };
+        await (conversation
+          ? store.transition({ ...change, to: 'pending', reason: null })
+          : store.update({ ...change, reason: { code: 'DEFERRED', message: 'x' } }));
         return cb.pk;
       };
       const due = await make('cb-due', -hour, T0 - 2 * hour, 'c1');
