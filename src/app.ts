@@ -260,6 +260,13 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
     let simulator: Simulator | null = null;
     let clock: Clock = systemClock;
+    const clientTuning = {
+      requestsPerMinute: config.genesys.requestsPerMinute,
+      requestTimeoutMs: config.genesys.requestTimeoutMs,
+      logger: log,
+      signal: stopping.signal,
+      ...opts.genesysRetry,
+    };
     let genesys: GenesysClient;
     if (endpoints.mode === 'simulator') {
       simulator = await startSimulator({
@@ -273,12 +280,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
         baseUrl: simulator.url,
         clientId: DEMO_CLIENT_ID,
         clientSecret: DEMO_CLIENT_SECRET,
-        requestsPerMinute: config.genesys.requestsPerMinute,
-        requestTimeoutMs: config.genesys.requestTimeoutMs,
-        logger: log,
         clock,
-        signal: stopping.signal,
-        ...opts.genesysRetry,
+        ...clientTuning,
       });
     } else {
       genesys = createGenesysClient({
@@ -286,12 +289,8 @@ export async function startApp(opts: AppOptions): Promise<App> {
         loginUrl: endpoints.loginUrl,
         clientId: endpoints.clientId,
         clientSecret: endpoints.clientSecret,
-        requestsPerMinute: config.genesys.requestsPerMinute,
-        requestTimeoutMs: config.genesys.requestTimeoutMs,
-        logger: log,
         clock,
-        signal: stopping.signal,
-        ...opts.genesysRetry,
+        ...clientTuning,
       });
     }
     cleanups.push(() => genesys.close());

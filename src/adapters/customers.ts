@@ -1,5 +1,5 @@
 /**
- * The toll-fraud guard (DESIGN.md §5b): a callback number is only dialled when the customer's
+ * The toll-fraud guard (README, "The API" and "Configuration"): a callback number is only dialled when the customer's
  * trusted record holds it. Where that record lives is pluggable: the built-in demo customer, a
  * JSON file, or the CRM over HTTP. Validation checks the callback number against what it answers.
  */
@@ -28,7 +28,7 @@ export class TrustedLookupUnavailableError extends Error {
   }
 }
 
-/** The demo customer of DESIGN.md §6 (the guide's example), for every tenant. */
+/** The demo customer of the default config (the guide's example), for every tenant. */
 export const DEMO_TRUSTED_NUMBERS: Readonly<Record<string, readonly string[]>> = {
   'CRM-998271': ['+14155552671'],
 };

@@ -1,5 +1,5 @@
 /**
- * Event mode of tracking (DESIGN.md §4): follows callbacks from the platform's notification
+ * Event mode of tracking (README, "How tracking works"): follows callbacks from the platform's notification
  * channel instead of polling them.
  *
  * It opens a channel, subscribes it to the callback topic of every configured queue, connects a

@@ -1,4 +1,4 @@
-/** Ledger records → the callback resource of DESIGN.md §1. */
+/** Ledger records → the callback resource (README, "The API"). */
 import type { CallbackResource } from '../domain/types.js';
 import type { CallbackRecord, CallbackWithHistory } from '../ledger/port.js';
 

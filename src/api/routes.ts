@@ -1,4 +1,4 @@
-/** The route table of DESIGN.md §1: callbacks, queues, health, metrics, OpenAPI and the dashboard. */
+/** The route table (README, "The API"; docs/ARCHITECTURE.md, "How to add an API route"): callbacks, queues, health, metrics, OpenAPI and the dashboard. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * The northbound HTTP API (DESIGN.md §1) on Fastify. Routes come from one table (routes.ts) that
+ * The northbound HTTP API (README, "The API") on Fastify. Routes come from one table (routes.ts) that
  * also generates /openapi.json; auth, intake limits, body parsing and problem details live here.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The embedded default configuration (DESIGN.md §6's demo), so a built dist runs without
+ * The embedded default configuration (the demo the README's "Configuration" describes), so a built dist runs without
  * config/default.yaml. Keep the two equal; test/config checks they are.
  */
 import { DEFAULT_CRM_STATUS } from '../domain/lifecycle.js';

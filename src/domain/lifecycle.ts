@@ -1,6 +1,6 @@
 /**
- * The callback lifecycle of DESIGN.md §2 as data. The ledger guards every status change with
- * `canTransition`, so terminal states never change.
+ * The callback lifecycle (README, "The lifecycle") as data. The ledger refuses every status
+ * change `canTransition` forbids (Store.transition), so terminal states never change.
  */
 import { CALLBACK_STATUSES, type CallbackStatus } from './types.js';
 

@@ -1,5 +1,5 @@
 /**
- * Queue policy (DESIGN.md §5): what callbackd knows about a queue that Genesys does not hold,
+ * Queue policy (README, "Configuration"): what callbackd knows about a queue that Genesys does not hold,
  * and every check against it as a pure function. The clock is always an argument.
  */
 import { Temporal } from 'temporal-polyfill';

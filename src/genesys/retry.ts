@@ -84,7 +84,7 @@ export const STATUS_REASON_CODES: Readonly<Record<number, string>> = {
 
 /**
  * Platform error codes that mean something more specific than their HTTP status. A capacity
- * refusal is not final for the callback: the caller retries it later (DESIGN.md §2).
+ * refusal is not final for the callback: the caller retries it later (README, "The lifecycle").
  */
 export const PLATFORM_CODE_REASONS: Readonly<Record<string, string>> = {
   'callback.capacity.exceeded': ERROR_CODES.QUEUE_FULL,

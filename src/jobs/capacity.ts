@@ -1,5 +1,5 @@
 /**
- * Capacity pre-flight (DESIGN.md §4): before each create request the submitter asks whether the
+ * Capacity pre-flight (README, "How tracking works"): before each create request the submitter asks whether the
  * queue has room. Room is the queue's waiting callbacks (queue observations query, cached a few
  * seconds so a burst of submits costs one platform call) against the policy's `maxCallbacks`.
  * When full, the callback goes to the queue's `overflowQueueId` if that queue has room (one hop,

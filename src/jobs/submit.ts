@@ -1,6 +1,6 @@
 /**
  * The submitter: turns each accepted callback into exactly one callback on the platform
- * (DESIGN.md §3). Genesys has no idempotency key on creation, so the ledger provides it:
+ * (README, "Exactly once toward Genesys Cloud"; docs/ARCHITECTURE.md, "How a request flows"). Genesys has no idempotency key on creation, so the ledger provides it:
  *
  * 1. Lease a `submit` job. A callback no longer `accepted` needs nothing: the job is done.
  * 2. Before sending, mark the attempt in flight (`submitInFlightAt`) in the ledger.

@@ -1,5 +1,5 @@
 /**
- * Follows every submitted callback to its end (DESIGN.md §4, polling mode) while spending few
+ * Follows every submitted callback to its end (README, "How tracking works", polling mode) while spending few
  * platform calls:
  *
  * - The poll (every pollIntervalMs) reads only callbacks that can have changed: due or past due,

@@ -1,10 +1,10 @@
 /**
- * The outbox rows every status change writes (DESIGN.md §2): one per enabled channel, in the
+ * The outbox rows every status change writes (docs/ARCHITECTURE.md, "How a request flows", step 4): one per enabled channel, in the
  * same transaction as the change. Every writer of a transition (API accept, submitter, tracker,
  * cancel, reschedule) builds them here so the CRM and the event bus see one payload shape.
  *
  * The payload holds the callbackd status, not the CRM status: the webhook worker maps it through
- * the configured CRM status map at delivery time (outbox-webhook.ts).
+ * the configured CRM status map at delivery time (adapters/crm-webhook.ts).
  */
 import type { CallbackSpec, CallbackStatus, EpochMs, Reason } from '../domain/types.js';
 import type { CallbackRecord, JobDraft, OutboxDraft, TransitionInput, UpdateInput } from './port.js';
