@@ -13,9 +13,11 @@ import type { QueuePolicy } from '../domain/policy.js';
 import { type DstPolicy, parseInstant, resolveLocalTime } from '../domain/time.js';
 import type { CallbackSpec, Clock, Violation } from '../domain/types.js';
 import { validateCallbackRequest } from '../domain/validate.js';
+import type { EditOutcome } from '../engine/edit-result.js';
 import { acceptedOutbox, type EventChannel } from '../engine/events.js';
 import { TrustedLookupUnavailableError, type TrustedNumberLookup } from '../engine/trusted-numbers.js';
-import type { AcceptOutcome, CallbackWithHistory, Store } from '../ledger/port.js';
+import type { AcceptInput, CallbackWithHistory, Store } from '../ledger/port.js';
+import { type BookingProblem, bookingClaimFor, bookingRefusalProblem } from '../usecases/booking.js';
 import { ApiError } from './problem.js';
 
 export interface IntakeDeps {
@@ -24,15 +26,26 @@ export interface IntakeDeps {
   policies: (queueId: string) => QueuePolicy | undefined;
   trusted: TrustedNumberLookup;
   channels: readonly EventChannel[];
+  /** perCustomer one + `replaceActive: true`: reschedule the customer's active callback instead. */
+  replaceActive?: (
+    tenantId: string,
+    callbackId: string,
+    patch: Record<string, unknown>,
+  ) => Promise<EditOutcome>;
 }
 
 export type IntakeAnswer =
   | { outcome: 'created' | 'replayed'; callback: CallbackWithHistory }
   | { outcome: 'refused'; violations: Violation[] }
-  | { outcome: 'conflict'; violations: Violation[] };
+  | { outcome: 'conflict'; violations: Violation[] }
+  /** Slot capacity, a hold or perCustomer refused it (409 / 400). */
+  | { outcome: 'booking-refused'; problem: BookingProblem }
+  /** replaceActive: the customer's active callback was moved instead. */
+  | { outcome: 'replaced'; edit: EditOutcome };
 
 type Raw = Record<string, unknown>;
 const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The customer's trusted numbers for ctx.trustedNumbers: null when there is no such customer. */
 export async function trustedNumbersFor(
@@ -147,13 +160,28 @@ export async function intake(deps: IntakeDeps, tenantId: string, body: unknown):
   }
 
   const spec = result.spec;
-  const outcome: AcceptOutcome = await deps.store.accept({
+  const draft: AcceptInput = {
     tenantId,
     spec,
     fingerprint: fingerprintSpec(spec),
     at: now,
     outbox: acceptedOutbox(tenantId, spec, now, deps.channels),
-  });
+  };
+  const raw = body as Raw;
+  const policy = deps.policies(spec.routingData.queueId);
+  const claim = policy && bookingClaimFor(policy, spec, str(raw.slotHoldId));
+  const outcome = claim
+    ? await deps.store.acceptBooked({ ...draft, booking: claim })
+    : await deps.store.accept(draft);
+  if (outcome.outcome === 'refused') {
+    const { refusal } = outcome;
+    if (refusal.kind === 'activeExists' && raw.replaceActive === true && deps.replaceActive) {
+      const patch = { scheduledTime: spec.scheduledTime, callbackNumber: spec.callbackNumber };
+      return { outcome: 'replaced', edit: await deps.replaceActive(tenantId, refusal.callbackId, patch) };
+    }
+    const problem = await bookingRefusalProblem(deps, spec, result.details.customerTimeZone, refusal);
+    return { outcome: 'booking-refused', problem };
+  }
   if (outcome.outcome === 'conflict')
     return { outcome: 'conflict', violations: conflictViolations(outcome.callback, spec) };
   return outcome;

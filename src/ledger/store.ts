@@ -13,6 +13,18 @@ import {
   sql,
 } from 'kysely';
 import type { CallbackStatus, EpochMs, HistoryEntry } from '../domain/types.js';
+import {
+  bookingLockKeys,
+  checkBooking,
+  consumeHold,
+  customerKeyOf,
+  type HoldInput,
+  type HoldOutcome,
+  holdSlot,
+  type LockKeys,
+  type SlotUsage,
+  slotUsage,
+} from './booking.js';
 import { LedgerError } from './errors.js';
 import type { Migration } from './migration.js';
 import { runMigrations } from './migrator.js';
@@ -20,6 +32,7 @@ import type {
   AcceptInput,
   AcceptOutcome,
   ApiKeyRecord,
+  BookedAcceptOutcome,
   CallbackRecord,
   CallbackWithHistory,
   Job,
@@ -49,6 +62,8 @@ export interface LedgerDialect {
   forUpdate<Q extends Lockable<Q>>(qb: Q): Q;
   /** Lock rows other workers have not locked (PG `for update skip locked`). */
   forUpdateSkipLocked<Q extends Lockable<Q>>(qb: Q): Q;
+  /** Serialize booking checks on named keys until commit (see booking.ts). */
+  lockKeys: LockKeys;
   /** Runs first in every migration transaction: serialize concurrent migrators, create the schema. */
   beginMigration(trx: Kysely<LedgerDatabase>): Promise<void>;
 }
@@ -124,13 +139,21 @@ export class KyselyStore implements Store {
 
   // ---- callbacks -------------------------------------------------------------------------
 
-  accept(input: AcceptInput): Promise<AcceptOutcome> {
+  async accept(input: AcceptInput): Promise<AcceptOutcome> {
+    const { booking: _checksOnlyInAcceptBooked, ...plain } = input;
+    const outcome = await this.acceptBooked(plain);
+    // Only a booking check refuses, and there is none here.
+    if (outcome.outcome === 'refused') throw new Error('accept without booking checks was refused');
+    return outcome;
+  }
+
+  acceptBooked(input: AcceptInput): Promise<BookedAcceptOutcome> {
     if (this.#accepts) return this.#accepts.submit(input);
     return this.#db.transaction().execute((trx) => this.#acceptIn(trx, input));
   }
 
   /** Insert-once: `on conflict do nothing`, then read the winner. Never check-then-insert. */
-  async #acceptIn(trx: Db, input: AcceptInput): Promise<AcceptOutcome> {
+  async #acceptIn(trx: Db, input: AcceptInput): Promise<BookedAcceptOutcome> {
     const { spec, tenantId, at } = input;
     const scheduledAt = Date.parse(spec.scheduledTime);
     if (!Number.isFinite(scheduledAt)) {
@@ -140,6 +163,14 @@ export class KyselyStore implements Store {
       );
     }
     const specJson = JSON.stringify(spec);
+    if (input.booking) {
+      // Under the slot / customer lock, so the count below and the insert are one decision.
+      await this.#dialect.lockKeys(trx, bookingLockKeys(tenantId, spec.routingData.queueId, input.booking));
+      const existing = await this.#existingAccept(trx, input);
+      if (existing) return existing;
+      const refusal = await checkBooking(trx, tenantId, spec.routingData.queueId, input.booking, at);
+      if (refusal) return { outcome: 'refused', refusal };
+    }
     const inserted = await trx
       .insertInto('callbacks')
       .values({
@@ -160,24 +191,21 @@ export class KyselyStore implements Store {
         last_changed_at: at,
         created_at: at,
         updated_at: at,
+        customer_key: customerKeyOf(spec.customerData.externalId, spec.callbackNumber),
       })
       .onConflict((oc) => oc.columns(['tenant_id', 'callback_id']).doNothing())
       .returning('pk')
       .executeTakeFirst();
 
     if (!inserted) {
-      const existing = await this.#getWhere(trx, (eb) =>
-        eb.and([eb('c.tenant_id', '=', tenantId), eb('c.callback_id', '=', spec.callbackId)]),
-      );
+      const existing = await this.#existingAccept(trx, input);
       if (!existing)
         throw new Error(`callback ${spec.callbackId} conflicted on insert but cannot be read back`);
-      return {
-        outcome: existing.fingerprint === input.fingerprint ? 'replayed' : 'conflict',
-        callback: existing,
-      };
+      return existing;
     }
 
     const pk = inserted.pk;
+    if (input.booking) await consumeHold(trx, input.booking, pk, at);
     await trx
       .insertInto('callback_history')
       .values({ callback_pk: pk, status: 'accepted', reason_code: null, reason_message: null, at })
@@ -206,6 +234,26 @@ export class KyselyStore implements Store {
         history: [{ status: 'accepted', at: new Date(at).toISOString(), reason: null }],
       },
     };
+  }
+
+  /** The callback already stored under the input's (tenant, callbackId), as a replay or a conflict. */
+  async #existingAccept(trx: Db, input: AcceptInput): Promise<AcceptOutcome | undefined> {
+    const existing = await this.#getWhere(trx, (eb) =>
+      eb.and([eb('c.tenant_id', '=', input.tenantId), eb('c.callback_id', '=', input.spec.callbackId)]),
+    );
+    if (!existing) return undefined;
+    return {
+      outcome: existing.fingerprint === input.fingerprint ? 'replayed' : 'conflict',
+      callback: existing,
+    };
+  }
+
+  holdSlot(input: HoldInput): Promise<HoldOutcome> {
+    return holdSlot(this.#db, this.#dialect.lockKeys, input);
+  }
+
+  slotUsage(queueId: string, fromMs: EpochMs, toMs: EpochMs, at: EpochMs): Promise<SlotUsage> {
+    return slotUsage(this.#db, queueId, fromMs, toMs, at);
   }
 
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined> {
@@ -355,6 +403,7 @@ export class KyselyStore implements Store {
         changes.spec = JSON.stringify(set.spec);
         changes.queue_id = set.spec.routingData.queueId;
         changes.scheduled_at = scheduledAt;
+        changes.customer_key = customerKeyOf(set.spec.customerData.externalId, set.spec.callbackNumber);
       }
 
       // The guard: the one statement that decides whether this transition happens.
@@ -714,7 +763,7 @@ export class KyselyStore implements Store {
 
 interface PendingAccept {
   input: AcceptInput;
-  resolve(outcome: AcceptOutcome): void;
+  resolve(outcome: BookedAcceptOutcome): void;
   reject(err: unknown): void;
 }
 
@@ -730,12 +779,12 @@ class AcceptGroup {
 
   constructor(
     private readonly db: Db,
-    private readonly acceptIn: (trx: Db, input: AcceptInput) => Promise<AcceptOutcome>,
+    private readonly acceptIn: (trx: Db, input: AcceptInput) => Promise<BookedAcceptOutcome>,
     private readonly maxGroup: number,
   ) {}
 
-  submit(input: AcceptInput): Promise<AcceptOutcome> {
-    return new Promise<AcceptOutcome>((resolve, reject) => {
+  submit(input: AcceptInput): Promise<BookedAcceptOutcome> {
+    return new Promise<BookedAcceptOutcome>((resolve, reject) => {
       this.#queue.push({ input, resolve, reject });
       this.#running ??= this.#drain();
     });
@@ -759,11 +808,11 @@ class AcceptGroup {
   async #commit(group: PendingAccept[]): Promise<void> {
     try {
       const outcomes = await this.db.transaction().execute(async (trx) => {
-        const out: AcceptOutcome[] = [];
+        const out: BookedAcceptOutcome[] = [];
         for (const item of group) out.push(await this.acceptIn(trx, item.input));
         return out;
       });
-      for (const [i, item] of group.entries()) item.resolve(outcomes[i] as AcceptOutcome);
+      for (const [i, item] of group.entries()) item.resolve(outcomes[i] as BookedAcceptOutcome);
     } catch (err) {
       if (group.length === 1) {
         group[0]?.reject(err);

@@ -5,6 +5,7 @@
  */
 import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { postgresLockKeys } from '../booking.js';
 import { LedgerError } from '../errors.js';
 import { KyselyStore, type LedgerDialect } from '../store.js';
 import type { LedgerDatabase } from '../tables.js';
@@ -43,6 +44,7 @@ function postgresDialect(schema: string | undefined): LedgerDialect {
     parseJson: (value) => value,
     forUpdate: (qb) => qb.forUpdate(),
     forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked(),
+    lockKeys: postgresLockKeys,
     beginMigration: async (trx) => {
       await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);
