@@ -26,6 +26,7 @@ import { type GenesysPort, type PlatformConversation, PlatformError } from '../g
 import type { CallbackRecord, Job, Store } from '../ledger/port.js';
 import type { CapacityGate, PolicyLookup } from './capacity.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
+import { reattemptAt } from './reattempt.js';
 import { describeError, WorkerLoop } from './worker-loop.js';
 
 export interface SubmitterLogger {
@@ -156,6 +157,9 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
       if (ids.length > 0 && !ids.includes(rec.callbackId)) continue;
       if (tenants.length > 0 && !tenants.includes(rec.tenantId)) continue;
+      // A re-attempt must not adopt an earlier attempt's (ended) callback, nor the other way round.
+      const attempt = attrs.map((a) => a[ATTR.attempt]).find((v) => v !== undefined) ?? '1';
+      if (ids.length > 0 && attempt !== String(rec.callAttempt ?? 1)) continue;
       mine.push(full);
     }
     return mine;
@@ -183,7 +187,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
             conversationId: keep.id,
             submitInFlightAt: null,
             attempts: rec.attempts + 1,
-            nextAttemptAt: null,
+            nextAttemptAt: reattemptAt(rec),
           },
         },
         channels,
@@ -302,6 +306,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       const created = await genesys.createCallback(rec.spec, {
         ...(queueId !== rec.spec.routingData.queueId ? { queueId } : {}),
         tenantId: rec.tenantId,
+        ...((rec.callAttempt ?? 1) > 1 ? { attempt: rec.callAttempt } : {}),
         sendWithinMs,
       });
       conversationId = created.conversationId;
@@ -319,7 +324,12 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
           to: 'pending',
           reason: routeReason,
           at,
-          set: { conversationId, submitInFlightAt: null, attempts: rec.attempts + 1, nextAttemptAt: null },
+          set: {
+            conversationId,
+            submitInFlightAt: null,
+            attempts: rec.attempts + 1,
+            nextAttemptAt: reattemptAt(rec),
+          },
         },
         channels,
       ),

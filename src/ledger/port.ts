@@ -26,6 +26,8 @@ export interface CallbackRecord {
   /** Submissions made to the platform so far (capacity retries count). */
   attempts: number;
   nextAttemptAt: EpochMs | null;
+  /** Re-attempt ladder: 1 = the first call, 2 = the first re-attempt, … (absent = 1). */
+  callAttempt?: number;
   /** Set just before a create request is sent, cleared when its answer is recorded. */
   submitInFlightAt: EpochMs | null;
   lastCheckedAt: EpochMs | null;
@@ -78,6 +80,7 @@ export interface TransitionInput {
     nextAttemptAt?: EpochMs | null;
     submitInFlightAt?: EpochMs | null;
     spec?: CallbackSpec;
+    callAttempt?: number;
   };
   outbox: OutboxDraft[];
   /** A job to enqueue in the same transaction (e.g. resubmit at nextAttemptAt). */

@@ -227,6 +227,7 @@ export class KyselyStore implements Store {
         conversationId: null,
         attempts: 0,
         nextAttemptAt: null,
+        callAttempt: 1,
         submitInFlightAt: null,
         lastCheckedAt: null,
         createdAt: at,
@@ -392,6 +393,7 @@ export class KyselyStore implements Store {
       if (set.attempts !== undefined) changes.attempts = set.attempts;
       if (set.nextAttemptAt !== undefined) changes.next_attempt_at = set.nextAttemptAt;
       if (set.submitInFlightAt !== undefined) changes.submit_inflight_at = set.submitInFlightAt;
+      if (set.callAttempt !== undefined) changes.call_attempt = set.callAttempt;
       if (set.spec !== undefined) {
         const scheduledAt = Date.parse(set.spec.scheduledTime);
         if (!Number.isFinite(scheduledAt)) {
@@ -710,6 +712,7 @@ export class KyselyStore implements Store {
       conversationId: r.conversation_id,
       attempts: r.attempts,
       nextAttemptAt: r.next_attempt_at,
+      callAttempt: r.call_attempt,
       submitInFlightAt: r.submit_inflight_at,
       lastCheckedAt: r.last_checked_at,
       createdAt: r.created_at,
