@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { staticTrustedNumbers } from '../dist/adapters/customers.js';
 import { createApiKey } from '../dist/api/keys.js';
 import { apiRoutes } from '../dist/api/routes.js';
 import { buildServer } from '../dist/api/server.js';
@@ -19,7 +20,6 @@ import { CallbackdConfigSchema } from '../dist/config/schema.js';
 import { fingerprintSpec } from '../dist/domain/fingerprint.js';
 import { parseQueuePolicy } from '../dist/domain/policy.js';
 import type { CallbackSpec } from '../dist/domain/types.js';
-import { staticTrustedNumbers } from '../dist/engine/trusted-numbers.js';
 import { openStore } from '../dist/ledger/index.js';
 import {
   atMost,
@@ -75,7 +75,13 @@ async function run(): Promise<void> {
         mediaType: 'voice',
         customerData: { externalId: `CRM-${i}` },
       };
-      await store.accept({ tenantId: 'bench', spec, fingerprint: fingerprintSpec(spec), at: NOW, outbox: [] });
+      await store.accept({
+        tenantId: 'bench',
+        spec,
+        fingerprint: fingerprintSpec(spec),
+        at: NOW,
+        outbox: [],
+      });
     },
   );
   log(`loaded ${callbacks} open callbacks in ${round((performance.now() - loadStarted) / 1000, 1)} s`);

@@ -5,10 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseQueuePolicy, type QueuePolicy } from '../../src/domain/policy.js';
-import { cancelCallback } from '../../src/engine/cancel.js';
-import { reattemptTransition, unreachedOf } from '../../src/engine/reattempt.js';
-import { rescheduleCallback } from '../../src/engine/reschedule.js';
+import { reattemptTransition, unreachedOf } from '../../src/jobs/reattempt.js';
 import type { CallbackWithHistory } from '../../src/ledger/port.js';
+import { cancelCallback } from '../../src/usecases/cancel.js';
+import { rescheduleCallback } from '../../src/usecases/reschedule.js';
 import {
   policies as demoPolicies,
   type EngineHarness,

@@ -6,8 +6,9 @@
 import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { postgresLockKeys } from '../booking.js';
+import type { LedgerDialect } from '../dialect.js';
 import { LedgerError } from '../errors.js';
-import { KyselyStore, type LedgerDialect } from '../store.js';
+import { KyselyStore } from '../store.js';
 import type { LedgerDatabase } from '../tables.js';
 import { postgresMigrations } from './migrations/index.js';
 

@@ -10,8 +10,8 @@ import { decideReattempt, type Unreached, unreachedFromReason } from '../domain/
 import { formatInstant } from '../domain/time.js';
 import type { EpochMs } from '../domain/types.js';
 import type { MappedConversation } from '../genesys/state-map.js';
+import { type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, TransitionInput } from '../ledger/port.js';
-import { type EventChannel, transitionOf } from './events.js';
 
 /** Causes of today's state table rows, until the outcome map says `unreached` itself (contracts item 1). */
 const CAUSE_BY_RULE: Readonly<Record<string, Unreached>> = {
