@@ -155,12 +155,22 @@ export interface Page<T> {
   nextAfterPk: number | null;
 }
 
+/**
+ * The ledger port: every durable read and write of callbackd. KyselyStore (store.ts) implements
+ * it for SQLite and PostgreSQL, one module per aggregate (docs/ARCHITECTURE.md, "Layers").
+ */
 export interface Store {
+  /** Applies pending numbered migrations; safe to repeat and to run from several processes. */
   migrate(): Promise<void>;
+  /** Waits for accepts in flight, then closes the connections. */
   close(): Promise<void>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;
 
+  /**
+   * Insert-once per (tenant, callbackId): the row, its first history row, its outbox rows and a
+   * submit job in one transaction; a second accept answers `replayed` (same fingerprint) or `conflict`.
+   */
   accept(input: AcceptInput): Promise<AcceptOutcome>;
   /** accept with slot capacity, hold and perCustomer checks in the same transaction. */
   acceptBooked(input: AcceptInput & { booking: BookingClaim }): Promise<BookedAcceptOutcome>;
@@ -168,8 +178,11 @@ export interface Store {
   holdSlot(input: HoldInput): Promise<HoldOutcome>;
   /** Open callbacks and live holds of a queue in [fromMs, toMs), grouped by instant. */
   slotUsage(queueId: string, fromMs: EpochMs, toMs: EpochMs, at: EpochMs): Promise<SlotUsage>;
+  /** The tenant's callback with its history; undefined for an unknown id or another tenant's. */
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined>;
+  /** The callback by its internal key (what jobs and outbox rows refer to), with its history. */
   getByPk(pk: number): Promise<CallbackWithHistory | undefined>;
+  /** The tenant's callbacks matching `filter` after `afterPk`, in pk order, `limit` at most. */
   list(
     tenantId: string,
     filter: ListFilter,
@@ -187,6 +200,7 @@ export interface Store {
   update(input: UpdateInput): Promise<CallbackRecord | null>;
   /** Marks a create request as about to be sent (guarded on status `accepted`). */
   markSubmitInFlight(pk: number, at: EpochMs): Promise<boolean>;
+  /** Notes when the tracker last read these callbacks on the platform (no status change, no history). */
   recordChecked(pks: readonly number[], at: EpochMs): Promise<void>;
 
   /** Non-terminal callbacks with a conversation whose scheduled time is before `dueBefore`, or that changed after `changedSince`, least recently checked first. */
@@ -194,27 +208,42 @@ export interface Store {
   /** All non-terminal callbacks in pk order, a page at a time (the reconciliation sweep). */
   listNonTerminal(afterPk: number | null, limit: number): Promise<Page<CallbackRecord>>;
 
+  /** Adds a job (outside any change; to enqueue with a change use `enqueue` on transition/update). */
   enqueueJob(job: JobDraft): Promise<void>;
   /** Leases due jobs whose lease is free or expired: one guarded UPDATE per job. */
   leaseJobs(kind: JobKind, workerId: string, limit: number, leaseMs: number, now: EpochMs): Promise<Job[]>;
+  /** Deletes the job, only while `workerId` still holds its lease. */
   completeJob(id: number, workerId: string): Promise<void>;
+  /** Frees the job to run again at `runAt`, recording `error`; only while `workerId` holds its lease. */
   retryJob(id: number, workerId: string, runAt: EpochMs, error: string): Promise<void>;
-  /** Gives up every lease this worker holds (clean shutdown). */
+  /**
+   * Gives up every lease held under `workerId` (clean shutdown). The job runtime leases each kind
+   * under its own id (`<worker>/<kind>`), so one loop's stop releases only that loop's leases.
+   */
   releaseLeases(workerId: string): Promise<void>;
 
+  /** Leases due, undelivered rows of one channel (each attempt counted as it is leased). */
   leaseOutbox(
     channel: 'webhook' | 'amqp',
     limit: number,
     leaseMs: number,
     now: EpochMs,
   ): Promise<OutboxRow[]>;
+  /** The receiver took the row: it is never sent again. */
   markDelivered(id: string, at: EpochMs): Promise<void>;
+  /** The attempt failed: the row is due again at `nextAttemptAt`. */
   markDeliveryFailed(id: string, nextAttemptAt: EpochMs, error: string): Promise<void>;
+  /** The last attempt failed: the row is kept as a dead letter, never dropped. */
   markDead(id: string, at: EpochMs, error: string): Promise<void>;
+  /** Dead letters, newest first. */
   listDead(limit: number): Promise<OutboxRow[]>;
 
+  /** Stores a key's hash and scopes (its tenant comes into being with its first key). */
   createApiKey(key: ApiKeyRecord): Promise<void>;
+  /** The key with this SHA-256, revoked ones included (the caller refuses those). */
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key (of one tenant), oldest first; hashes only. */
   listApiKeys(tenantId?: string): Promise<ApiKeyRecord[]>;
+  /** Revokes the key; false when it was unknown or already revoked. */
   revokeApiKey(id: string, at: EpochMs): Promise<boolean>;
 }
