@@ -13,6 +13,17 @@ import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import {
+  type ClusterMode,
+  type ClusterView,
+  EVENTS_LISTENER_LEASE,
+  type LeaderRole,
+  localClusterView,
+  lockSqliteLedger,
+  memberIdentity,
+  openClusterMode,
+} from './cluster/index.js';
+import { registerClusterMetrics } from './cluster/metrics.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createCancelFollowup } from './engine/cancel.js';
@@ -27,7 +38,8 @@ import { createTracker } from './engine/tracker.js';
 import { type TrustedNumberLookup, trustedNumbersFromConfig } from './engine/trusted-numbers.js';
 import { WorkerLoop } from './engine/worker-loop.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
-import { openStore } from './ledger/index.js';
+import { bucketBurst } from './genesys/rate-limit.js';
+import { isPostgresUrl, openStore } from './ledger/index.js';
 import type { Store } from './ledger/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
 
@@ -133,10 +145,18 @@ export function eventChannels(config: CallbackdConfig): EventChannel[] {
 
 function startWorkers(
   config: CallbackdConfig,
-  deps: { store: Store; genesys: GenesysClient; clock: Clock; log: Logger; channels: EventChannel[] },
+  deps: {
+    store: Store;
+    genesys: GenesysClient;
+    clock: Clock;
+    log: Logger;
+    channels: EventChannel[];
+    workerId: string;
+    /** Cluster mode: work only one instance may do is handed to the leader election instead of started. */
+    lead?: (role: LeaderRole) => void;
+  },
 ): Worker[] {
-  const { store, genesys, clock, log, channels } = deps;
-  const workerId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
+  const { store, genesys, clock, log, channels, workerId } = deps;
   const policies = (queueId: string) => config.queues[queueId];
   const onError = (err: unknown) => log.error({ err }, 'worker item failed');
   const loops: { name: string; loop: WorkerLoop }[] = [];
@@ -235,7 +255,11 @@ function startWorkers(
   }
   submitter.start();
   for (const l of loops) l.loop.start();
-  listener?.start();
+  if (listener && deps.lead) {
+    deps.lead({ lease: EVENTS_LISTENER_LEASE, start: () => listener.start(), stop: () => listener.stop() });
+  } else {
+    listener?.start();
+  }
   return [
     { name: 'submitter', stop: () => submitter.stop(), wake: () => submitter.wake() },
     ...(listener ? [{ name: 'tracking-events', stop: () => listener.stop(), wake: () => {} }] : []),
@@ -247,14 +271,36 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const log = opts.logger ?? createLogger();
   const endpoints = genesysEndpoints(config.genesys);
+  const postgres = isPostgresUrl(config.ledger.url);
+  // SQLite takes one process per file: a second serve on it is refused before anything starts.
+  const sqliteLock =
+    !postgres && config.ledger.url !== ':memory:'
+      ? lockSqliteLedger(config.ledger.url.replace(/^sqlite:/, ''))
+      : null;
   const store = openStore(config.ledger.url);
-  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const cleanups: (() => Promise<void>)[] = [async () => sqliteLock?.release(), () => store.close()];
   const cleanup = async () => {
     for (const fn of cleanups.reverse())
       await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
   };
   try {
     await store.migrate();
+    const memberId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
+    const identity = memberIdentity(memberId, config, VERSION);
+    let cluster: ClusterMode | null = null;
+    if (postgres) {
+      cluster = openClusterMode({
+        ledgerUrl: config.ledger.url,
+        config,
+        identity,
+        now: () => clock.now(),
+        onError: (err, context) => log.warn({ err, context }, 'cluster coordination'),
+        onLeadership: (lease, held, token) =>
+          log.info({ lease, held, token, member: memberId }, 'cluster lease'),
+      });
+      const c = cluster;
+      cleanups.push(() => c.close());
+    }
 
     let simulator: Simulator | null = null;
     let clock: Clock = systemClock;
@@ -273,6 +319,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         clientSecret: DEMO_CLIENT_SECRET,
         requestsPerMinute: config.genesys.requestsPerMinute,
         requestTimeoutMs: config.genesys.requestTimeoutMs,
+        ...(cluster ? { limiter: cluster.budget } : {}),
         logger: log,
         clock,
         ...opts.genesysRetry,
@@ -285,6 +332,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         clientSecret: endpoints.clientSecret,
         requestsPerMinute: config.genesys.requestsPerMinute,
         requestTimeoutMs: config.genesys.requestTimeoutMs,
+        ...(cluster ? { limiter: cluster.budget } : {}),
         logger: log,
         clock,
         ...opts.genesysRetry,
@@ -299,11 +347,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
     const channels = eventChannels(config);
     let workers: Worker[] = [];
+    const clusterView: ClusterView =
+      cluster ??
+      localClusterView(identity, config, Date.now(), bucketBurst(config.genesys.requestsPerMinute));
     const perMinute = config.intake.requestsPerMinutePerKey;
+    const metrics = createApiMetrics({ defaultMetrics: true });
+    registerClusterMetrics(metrics.registry, clusterView);
     const server = await buildServer({
       store,
       logger: log,
-      metrics: createApiMetrics({ defaultMetrics: true }),
+      metrics,
       // A tenth of a minute's allowance may arrive at once; the rest at the sustained rate.
       intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
       routes: apiRoutes({
@@ -315,11 +368,30 @@ export async function startApp(opts: AppOptions): Promise<App> {
         version: VERSION,
         webDir: opts.webDir ?? join(packageRoot, 'web'),
         onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
+        cluster: clusterView,
       }),
     });
-    workers = opts.workers === false ? [] : startWorkers(config, { store, genesys, clock, log, channels });
+    const roles: LeaderRole[] = [];
+    workers =
+      opts.workers === false
+        ? []
+        : startWorkers(config, {
+            store,
+            genesys,
+            clock,
+            log,
+            channels,
+            workerId: memberId,
+            ...(cluster ? { lead: (role: LeaderRole) => roles.push(role) } : {}),
+          });
     // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the
-    // workers (each releases its leases), then the platform client, the simulator, the ledger.
+    // workers (each releases its leases), then the cluster membership (the leader leases go at
+    // once, so another instance takes over), then the platform client, the simulator, the ledger.
+    if (cluster) {
+      const c = cluster;
+      await c.start(roles);
+      cleanups.push(() => c.leave());
+    }
     cleanups.push(async () => {
       await Promise.all(workers.map((w) => w.stop()));
     });

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { ClusterView } from '../cluster/index.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { QueuePolicy } from '../domain/policy.js';
@@ -15,6 +16,7 @@ import { rescheduleCallback } from '../engine/reschedule.js';
 import type { TrustedNumberLookup } from '../engine/trusted-numbers.js';
 import type { GenesysPort } from '../genesys/port.js';
 import type { ListFilter } from '../ledger/port.js';
+import { clusterRoute } from './cluster-route.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { intake } from './intake.js';
 import { buildOpenApi } from './openapi.js';
@@ -50,6 +52,8 @@ export interface ApiDeps {
   capacityTimeoutMs?: number;
   /** Called after a new callback was accepted (wakes the submitter so it need not wait for its poll). */
   onAccepted?: () => void;
+  /** The instances on this ledger (GET /api/v2/routing/cluster). */
+  cluster?: ClusterView;
 }
 
 const BASE = '/api/v2/routing/callbacks';
@@ -387,6 +391,7 @@ export function apiRoutes(deps: ApiDeps) {
           return dashboard;
         },
       },
+      ...(deps.cluster ? [clusterRoute(deps.cluster)] : []),
     ];
     return routes;
   };

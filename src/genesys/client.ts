@@ -7,6 +7,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
 import { systemClock } from '../domain/types.js';
 import { type AuthLogger, TokenProvider } from './auth.js';
+import type { RequestLimiter } from './limiter.js';
 import {
   DISCONNECT_BODY,
   toCallbackIdQuery,
@@ -44,6 +45,8 @@ export interface GenesysClientOptions {
   requestsPerMinute?: number;
   /** Back-to-back requests allowed after an idle spell; default requestsPerMinute / 10. */
   burst?: number;
+  /** The budget every call passes (a cluster's shared one); default a TokenBucket of requestsPerMinute and burst. */
+  limiter?: RequestLimiter;
   /** Per attempt, including reading the answer; default 10 000. */
   requestTimeoutMs?: number;
   /** Retries per call for 429/503/refused connections (and, for safe requests, unclear failures); default 4. */
@@ -225,16 +228,18 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     logger,
     retry: policy(true, 'POST /oauth/token'),
   });
-  const limiter = new TokenBucket({
-    requestsPerMinute: options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute,
-    burst: options.burst,
-    clock,
-    sleep: options.sleep,
-  });
+  const limiter: RequestLimiter =
+    options.limiter ??
+    new TokenBucket({
+      requestsPerMinute: options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute,
+      burst: options.burst,
+      clock,
+      sleep: options.sleep,
+    });
 
   async function send(call: Call, token: string) {
     checkWindow(call);
-    await limiter.acquire();
+    await acquireBudget();
     checkWindow(call);
     stats.requests++;
     return exchange(dispatcher, {
@@ -248,6 +253,24 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
       timeoutMs: requestTimeoutMs,
     });
+  }
+
+  async function acquireBudget() {
+    try {
+      await limiter.acquire();
+    } catch (err) {
+      // Nothing was sent: the caller may try again later, a create included.
+      throw new PassThrough(
+        new PlatformError(
+          'retryable',
+          {
+            code: 'PLATFORM_BUDGET_UNAVAILABLE',
+            message: `Not sent: the shared request budget could not be consulted (${(err as Error).message}); try again later.`,
+          },
+          null,
+        ),
+      );
+    }
   }
 
   // Only retryable failures (surely not applied) lead to another attempt of a create, so stopping
