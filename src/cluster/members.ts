@@ -69,7 +69,7 @@ const FORGET_AFTER_TIMEOUTS = 30;
 export class ClusterMembership implements ClusterView {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
-  private readonly leases: { role: LeaderRole; lease: Lease; active: boolean }[];
+  private readonly leases: { role: LeaderRole; lease: Lease; active: boolean; stepDown?: NodeJS.Timeout }[];
   private stopped = false;
 
   constructor(private readonly opts: MembershipOptions) {
@@ -112,14 +112,25 @@ export class ClusterMembership implements ClusterView {
   async beat(): Promise<void> {
     for (const l of this.leases) {
       let token: number | null = null;
+      let renewed = false;
       try {
         token = await l.lease.tryHold();
+        renewed = true;
       } catch (err) {
         this.opts.onError?.(err, `lease ${l.lease.name}`);
         // Unreachable ledger: keep the role only while the last renewal is still valid locally.
         token = l.lease.token;
       }
       await this.setActive(l, token);
+      // Give the role up when the holding runs out locally, even if the next heartbeat is stuck
+      // (an unreachable ledger): by then another member may hold the lease.
+      if (renewed) {
+        clearTimeout(l.stepDown);
+        if (l.active) {
+          l.stepDown = setTimeout(() => void this.setActive(l, l.lease.token), l.lease.ttlMs + 1);
+          l.stepDown.unref();
+        }
+      }
     }
     try {
       const held = this.leases.filter((l) => l.active).map((l) => l.lease.name);
@@ -155,6 +166,7 @@ export class ClusterMembership implements ClusterView {
     if (this.timer) clearTimeout(this.timer);
     await this.beating;
     for (const l of this.leases) {
+      clearTimeout(l.stepDown);
       await this.setActive(l, null);
       await l.lease.release().catch((err) => this.opts.onError?.(err, `release ${l.lease.name}`));
     }
