@@ -91,18 +91,23 @@ export class SharedBudget implements RequestLimiter {
     this.sleep = opts.sleep ?? realSleep;
   }
 
-  /** Takes the next slot of the shared schedule: one statement, the row lock orders concurrent callers. */
-  async reserve(): Promise<Grant> {
+  /**
+   * Takes the next slot of the shared schedule: one statement, the row lock orders concurrent
+   * callers. With maxWaitMs, the slot is taken only if it comes within that long; otherwise
+   * nothing changes and null is returned.
+   */
+  async reserve(maxWaitMs = Number.MAX_SAFE_INTEGER): Promise<Grant | null> {
     const { rows } = await this.db.query<{ tat_ms: number | string; now_ms: number | string }>(
       `with c as (select (extract(epoch from clock_timestamp()) * 1000)::float8 as now_ms)
        insert into cluster_budget as b (name, tat_ms)
        select $1, c.now_ms + $2::float8 from c
        on conflict (name) do update set tat_ms = greatest(b.tat_ms, excluded.tat_ms - $2::float8) + $2::float8
+       where greatest(b.tat_ms, excluded.tat_ms - $2::float8) - $3::float8 <= excluded.tat_ms - $2::float8 + $4::float8
        returning b.tat_ms, (select now_ms from c) as now_ms`,
-      [this.name, this.emissionMs],
+      [this.name, this.emissionMs, this.toleranceMs, Math.max(0, maxWaitMs)],
     );
     const row = rows[0];
-    if (!row) throw new Error('the budget upsert returned no row');
+    if (!row) return null;
     const tat = Number(row.tat_ms);
     const now = Number(row.now_ms);
     return { atMs: Math.max(now, tat - this.emissionMs - this.toleranceMs), nowMs: now };
@@ -111,11 +116,12 @@ export class SharedBudget implements RequestLimiter {
   /**
    * Waits for this request's slot. An aborted wait wastes its slot rather than handing it back:
    * later grants are already scheduled after it, and moving the schedule back could let a
-   * window carry more than the budget.
+   * window carry more than the budget. A slot later than maxWaitMs is not taken at all.
    */
-  async acquire(signal?: AbortSignal): Promise<boolean> {
+  async acquire(signal?: AbortSignal, maxWaitMs?: number): Promise<boolean> {
     if (signal?.aborted) return false;
-    const grant = await this.reserve();
+    const grant = await this.reserve(maxWaitMs);
+    if (!grant) return false;
     const waitMs = Math.ceil(grant.atMs - grant.nowMs);
     if (waitMs > 0) await this.sleep(waitMs, signal);
     if (signal?.aborted) return false;

@@ -239,7 +239,11 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
 
   async function send(call: Call, token: string) {
     checkWindow(call);
-    await acquireBudget();
+    // A call with a send window takes a budget slot only if the slot comes in time: a slot it
+    // could not use would be lost to every other call (and, shared, to every other instance).
+    const maxWaitMs =
+      call.sendBefore === undefined ? undefined : call.sendBefore - clock.now() - requestTimeoutMs;
+    if (!(await acquireBudget(maxWaitMs)) && maxWaitMs !== undefined) throw new PassThrough(windowClosed());
     checkWindow(call);
     stats.requests++;
     return exchange(dispatcher, {
@@ -255,9 +259,9 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     });
   }
 
-  async function acquireBudget() {
+  async function acquireBudget(maxWaitMs: number | undefined): Promise<boolean> {
     try {
-      await limiter.acquire();
+      return await limiter.acquire(undefined, maxWaitMs);
     } catch (err) {
       // Nothing was sent: the caller may try again later, a create included.
       throw new PassThrough(
@@ -277,18 +281,20 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
   // here means nothing of this call took effect.
   function checkWindow(call: Call) {
     if (call.sendBefore !== undefined && clock.now() + requestTimeoutMs > call.sendBefore) {
-      throw new PassThrough(
-        new PlatformError(
-          'retryable',
-          {
-            code: 'PLATFORM_SEND_WINDOW_CLOSED',
-            message:
-              "Not sent: the next attempt could not finish inside the caller's send window; try again later.",
-          },
-          null,
-        ),
-      );
+      throw new PassThrough(windowClosed());
     }
+  }
+
+  function windowClosed() {
+    return new PlatformError(
+      'retryable',
+      {
+        code: 'PLATFORM_SEND_WINDOW_CLOSED',
+        message:
+          "Not sent: the next attempt could not finish inside the caller's send window; try again later.",
+      },
+      null,
+    );
   }
 
   async function token(fn: () => Promise<string>): Promise<string> {

@@ -76,9 +76,16 @@ export class TokenBucket {
     this.tokens = Math.min(this.burst, this.tokens + 1);
   }
 
-  /** Waits for a slot. Resolves false (slot returned) when the signal aborts the wait. */
-  async acquire(signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Waits for a slot. Resolves false (slot returned) when the signal aborts the wait, or at once
+   * when the slot would come later than maxWaitMs.
+   */
+  async acquire(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     const waitMs = this.reserve();
+    if (waitMs > maxWaitMs) {
+      this.cancel();
+      return false;
+    }
     if (waitMs > 0) await this.sleep(waitMs, signal);
     if (signal?.aborted) {
       this.cancel();

@@ -36,7 +36,7 @@ if (!PG_URL) {
     await Promise.all(
       budgets.flatMap((b, member) =>
         Array.from({ length: perInstance }, async () => {
-          for (let i = 0; i < each; i++) grants.push({ member, grant: await b.reserve() });
+          for (let i = 0; i < each; i++) grants.push({ member, grant: (await b.reserve())! });
         }),
       ),
     );
@@ -95,7 +95,7 @@ if (!PG_URL) {
       await a!.pool.end();
       expect(await dying).toBe('dead');
       const alone: Grant[] = [];
-      for (let i = 0; i < 30; i++) alone.push(await b!.reserve());
+      for (let i = 0; i < 30; i++) alone.push((await b!.reserve())!);
       const gaps = alone.slice(1).map((g, i) => g.atMs - alone[i]!.atMs);
       for (const gap of gaps) expect(gap).toBeCloseTo(emissionMs, 3);
     });
@@ -104,12 +104,24 @@ if (!PG_URL) {
       const [only] = await instances(1);
       const { burst, emissionMs } = budgetParameters(BUDGET, undefined, WINDOW_MS);
       const grants: Grant[] = [];
-      for (let i = 0; i < burst + 5; i++) grants.push(await only!.reserve());
+      for (let i = 0; i < burst + 5; i++) grants.push((await only!.reserve())!);
       for (const g of grants.slice(0, burst)) expect(g.atMs).toBeLessThanOrEqual(g.nowMs);
       const later = grants.slice(burst);
       for (const [i, g] of later.entries()) {
         if (i > 0) expect(g.atMs - later[i - 1]!.atMs).toBeCloseTo(emissionMs, 3);
       }
+    });
+
+    it('a slot that would come later than the caller can wait is not taken: the schedule does not move', async () => {
+      const [only] = await instances(1);
+      const { emissionMs } = budgetParameters(BUDGET, undefined, WINDOW_MS);
+      await contend([only!], 1, 10);
+      const before = (await only!.reserve())!;
+      expect(before.atMs).toBeGreaterThan(before.nowMs);
+      expect(await only!.reserve(0)).toBeNull();
+      expect(await only!.acquire(undefined, 0)).toBe(false);
+      const after = (await only!.reserve())!;
+      expect(after.atMs - before.atMs).toBeCloseTo(emissionMs, 3);
     });
 
     it('an aborted wait resolves false without sending', async () => {
