@@ -13,6 +13,7 @@ import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import { readClaimer, sharedSweepPosition } from './cluster/claims.js';
 import {
   type ClusterMode,
   type ClusterView,
@@ -34,7 +35,7 @@ import { createEventsListener } from './engine/events-listener.js';
 import { createWebhookDelivery } from './engine/outbox-webhook.js';
 import { createRescheduleFollowup } from './engine/reschedule.js';
 import { createSubmitter } from './engine/submitter.js';
-import { createTracker } from './engine/tracker.js';
+import { createTracker, type TrackerOptions } from './engine/tracker.js';
 import { type TrustedNumberLookup, trustedNumbersFromConfig } from './engine/trusted-numbers.js';
 import { WorkerLoop } from './engine/worker-loop.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
@@ -154,6 +155,8 @@ function startWorkers(
     workerId: string;
     /** Cluster mode: work only one instance may do is handed to the leader election instead of started. */
     lead?: (role: LeaderRole) => void;
+    /** Cluster mode: tracking reads claimed per instance, the sweep's position shared. */
+    trackingSplit?: Pick<TrackerOptions, 'claimReads' | 'sweepPosition'>;
   },
 ): Worker[] {
   const { store, genesys, clock, log, channels, workerId } = deps;
@@ -207,6 +210,7 @@ function startWorkers(
     sweepIntervalMs: config.tracking.sweepIntervalMs,
     recentChangeWindowMs: config.tracking.recentWindowMs,
     onError,
+    ...deps.trackingSplit,
   });
   loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
   const listener = eventMode
@@ -382,7 +386,15 @@ export async function startApp(opts: AppOptions): Promise<App> {
             log,
             channels,
             workerId: memberId,
-            ...(cluster ? { lead: (role: LeaderRole) => roles.push(role) } : {}),
+            ...(cluster
+              ? {
+                  lead: (role: LeaderRole) => roles.push(role),
+                  trackingSplit: {
+                    claimReads: readClaimer(store.kysely, () => clock.now()),
+                    sweepPosition: sharedSweepPosition(store.kysely, memberId),
+                  },
+                }
+              : {}),
           });
     // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the
     // workers (each releases its leases), then the cluster membership (the leader leases go at
