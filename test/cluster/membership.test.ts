@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SharedBudget } from '../../src/cluster/budget.js';
+import { clusterFindings } from '../../src/cluster/doctor-check.js';
+import { configHash } from '../../src/cluster/index.js';
 import { Lease } from '../../src/cluster/lease.js';
 import { ClusterMembership, type LeaderRole } from '../../src/cluster/members.js';
+import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { freshSchema, PG_URL, type TestSchema } from './pg.js';
 
 async function waitUntil<T>(
@@ -130,6 +133,22 @@ if (!PG_URL) {
       const view = await next.membership.snapshot();
       expect(view.members.find((m) => m.id === dead.id)?.alive).toBe(false);
       expect(view.leader?.holder).toBe(next.id);
+    });
+
+    it('doctor reports live instances that run another version or config, and passes when they agree', async () => {
+      const { nodes } = await cluster(2);
+      const u = new URL(url);
+      u.searchParams.set('schema', schema!.name);
+      const config = CallbackdConfigSchema.parse({ ledger: { url: u.toString() } });
+      const hash = configHash(config);
+      await nodes[0]!.pool.query('update cluster_members set config_hash = $1', [hash]);
+      expect(await clusterFindings(config, '0.1.0')).toMatchObject([{ ok: true }]);
+
+      await nodes[0]!.pool.query("update cluster_members set version = '0.2.0' where id = 'member-1'");
+      const [finding] = await clusterFindings(config, '0.1.0');
+      expect(finding!.ok).toBe(false);
+      expect(finding!.fix).toContain('member-1 runs 0.2.0');
+      expect(finding!.fix).not.toContain('member-0');
     });
 
     it('a stale holder cannot renew once another member has taken the lease', async () => {
