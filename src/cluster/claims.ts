@@ -3,8 +3,8 @@
  * - a tracking read is claimed before it is made: one guarded statement moves each callback's
  *   last_checked_at from the value the poll saw to now, and only the instance whose claim
  *   matched reads it (the others see another value and skip it this poll);
- * - the reconciliation sweep's position lives in the ledger, so whichever instance sweeps next
- *   resumes where the last one stopped.
+ * - the reconciliation sweep runs once per sweepIntervalMs for the whole cluster, and its position
+ *   lives in the ledger, so whichever instance sweeps next resumes where the last one stopped.
  */
 import { type Kysely, sql } from 'kysely';
 import type { EpochMs } from '../domain/types.js';
@@ -31,6 +31,20 @@ export function readClaimer(db: Kysely<LedgerDatabase>, now: () => EpochMs) {
 /** The sweep's resume point, shared by every instance (null: start from the beginning). */
 export function sharedSweepPosition(db: Kysely<LedgerDatabase>, memberId: string) {
   return {
+    /**
+     * Takes the cluster's next sweep if none ran within intervalMs (one guarded statement on the
+     * row's expires_at, used here as "last swept at" on the app's clock): N instances sweep as
+     * often as one would.
+     */
+    async claimTurn(now: EpochMs, intervalMs: number): Promise<boolean> {
+      const { rows } = await sql<{ name: string }>`
+        insert into cluster_leases as l (name, holder, token, expires_at, state)
+        values (${SWEEP_POSITION}, ${memberId}, 0, ${now}::bigint, null)
+        on conflict (name) do update set holder = excluded.holder, expires_at = excluded.expires_at
+        where l.expires_at <= ${now - intervalMs}::bigint or l.expires_at > ${now}::bigint
+        returning l.name`.execute(db);
+      return rows.length > 0;
+    },
     async load(): Promise<number | null> {
       const { rows } = await sql<{ state: string | null }>`
         select state from cluster_leases where name = ${SWEEP_POSITION}`.execute(db);

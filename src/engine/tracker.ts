@@ -72,7 +72,12 @@ export interface TrackerOptions {
   /** Cluster mode: keeps the callbacks this instance claimed to read (the others read the rest). */
   claimReads?: (recs: CallbackRecord[]) => Promise<CallbackRecord[]>;
   /** Cluster mode: where the sweep resumes, shared by every instance. */
-  sweepPosition?: { load(): Promise<number | null>; save(pk: number | null): Promise<void> };
+  sweepPosition?: {
+    /** Whether this instance takes the cluster's next sweep (none ran within intervalMs). */
+    claimTurn(now: EpochMs, intervalMs: number): Promise<boolean>;
+    load(): Promise<number | null>;
+    save(pk: number | null): Promise<void>;
+  };
 }
 
 export type TrackingReadMode = 'get' | 'analytics';
@@ -396,7 +401,15 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async runOnce() {
       const polled = pollEnabled ? await tracker.pollOnce() : { checked: 0, changed: 0, errors: 0 };
-      if (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs) {
+      const due = lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs;
+      if (
+        due &&
+        options.sweepPosition &&
+        !(await options.sweepPosition.claimTurn(clock.now(), o.sweepIntervalMs))
+      ) {
+        // Another instance swept within the interval: this one's turn waits for the next.
+        lastSweepAt = clock.now();
+      } else if (due) {
         const swept = await tracker.sweepOnce();
         return {
           checked: polled.checked + swept.checked,

@@ -66,5 +66,17 @@ if (!PG_URL) {
       await pb.save(null);
       expect(await pa.load()).toBeNull();
     });
+
+    it('one sweep per interval for the whole cluster, whoever takes it', async () => {
+      const [a, b] = await instances(2);
+      const pa = sharedSweepPosition(a!.kysely, 'member-a');
+      const pb = sharedSweepPosition(b!.kysely, 'member-b');
+      const turns = await Promise.all([pa.claimTurn(10_000, 1_000), pb.claimTurn(10_000, 1_000)]);
+      expect(turns.filter(Boolean)).toHaveLength(1);
+      expect(await pa.claimTurn(10_500, 1_000)).toBe(false);
+      expect(await pb.claimTurn(10_500, 1_000)).toBe(false);
+      expect(await pb.claimTurn(11_000, 1_000)).toBe(true);
+      expect(await pa.claimTurn(11_200, 1_000)).toBe(false);
+    });
   });
 }
