@@ -14,11 +14,12 @@
  * - failover: event mode, 3 instances: SIGKILL the listener's leader; time until another instance
  *   has subscribed a notification channel again (the member timeout is 2 s here).
  */
-import { RetryingClient } from './chaos/lib/client.js';
-import { drainAndAudit } from './chaos/lib/drain.js';
-import { PgCluster } from './chaos/lib/pg-cluster.js';
-import { delay, round, seededRandom, waitFor, writeResults } from './chaos/lib/util.js';
-import { planWorkload, sendWorkload, setUpPlatform } from './chaos/lib/workload.js';
+import { RetryingClient } from '../test/reliability/chaos/lib/client.js';
+import { drainAndAudit } from '../test/reliability/chaos/lib/drain.js';
+import { PgCluster } from '../test/reliability/chaos/lib/pg-cluster.js';
+import { delay, round, seededRandom, writeResults } from '../test/reliability/chaos/lib/util.js';
+import { planWorkload, sendWorkload, setUpPlatform } from '../test/reliability/chaos/lib/workload.js';
+import { waitFor } from '../test/support/wait.js';
 
 const pgUrl = process.env['CALLBACKD_BENCH_PG_URL'] ?? process.env['CALLBACKD_TEST_PG_URL'];
 const N = Number(process.env['BENCH_CLUSTER_N'] ?? 150);

@@ -8,10 +8,10 @@
  *   npm run chaos -- --ledger postgres --instances 3   # chaos on a 3-instance PostgreSQL cluster
  *                                                      # (CALLBACKD_TEST_PG_URL names the server)
  */
-import { formatBadInput, runBadInput } from './bad-input.js';
-import { chaosOptionsFromArgs, formatChaos, runChaos } from './chaos.js';
-import { round } from './lib/util.js';
-import { formatRestart, runRestart } from './restart.js';
+import { formatBadInput, runBadInput } from '../../test/reliability/chaos/bad-input.js';
+import { chaosOptionsFromArgs, formatChaos, runChaos } from '../../test/reliability/chaos/chaos.js';
+import { round } from '../../test/reliability/chaos/lib/util.js';
+import { formatRestart, runRestart } from '../../test/reliability/chaos/restart.js';
 
 const args = process.argv.slice(2);
 // Flags (--ledger postgres --instances 3 …) go to the chaos scenario; the rest are scenario names.

@@ -21,7 +21,7 @@
  * back for that jitter.
  */
 import type { RequestLimiter } from '../genesys/limiter.js';
-import { realSleep, type Sleep } from '../genesys/retry.js';
+import { sleep as realSleep, type Sleep } from '../shared/sleep.js';
 
 /** What the budget needs of a database connection (a pg Pool or Client fits). */
 export interface Queryable {

@@ -4,8 +4,8 @@
  * simulator's faults and 429 storms, and one platform budget the three must share.
  */
 import { describe, expect, it } from 'vitest';
-import { CLUSTER_CHAOS_SHORT, runChaos } from '../../bench/chaos/chaos.js';
 import { ensureBuilt } from '../cli/support.js';
+import { CLUSTER_CHAOS_SHORT, runChaos } from './chaos/chaos.js';
 
 const pgUrl = process.env.CALLBACKD_TEST_PG_URL;
 

@@ -1,0 +1,425 @@
+/**
+ * The submitter: turns each accepted callback into exactly one callback on the platform
+ * (DESIGN.md §3). Genesys has no idempotency key on creation, so the ledger provides it:
+ *
+ * 1. Lease a `submit` job. A callback no longer `accepted` needs nothing: the job is done.
+ * 2. Before sending, mark the attempt in flight (`submitInFlightAt`) in the ledger.
+ * 3. Send the create request, carrying `data.callbackId` (and the tenant), within a send window
+ *    that ends well before the lease does, so no byte is sent once another worker may own the job.
+ * 4. Record the answer: accepted → pending with the conversation id; a final refusal → rejected;
+ *    surely-not-applied (429/503 after retries, refused connection) → clear the mark, retry later.
+ * 5. Unclear (timeout, reset, 502/504, a crash mid-attempt, an expired lease: the mark is still
+ *    set when a job is leased) → never re-send blindly: look the callback up on the platform by
+ *    its callbackId, adopt what is found, and send again only once the lookup still finds nothing
+ *    after every attempt could have been sent *and* the analytics lag has passed:
+ *    now ≥ submitInFlightAt + sendWindowMs + analyticsLagMs.
+ *
+ * The one limit: if the platform loses a created conversation from its own analytics (or its lag
+ * exceeds analyticsLagMs), an unclear create is sent again after that window.
+ */
+import { ERROR_CODES } from '../domain/errors.js';
+import { LIMITS } from '../domain/limits.js';
+import type { Clock, EpochMs, Reason } from '../domain/types.js';
+import { GenesysAuthError } from '../genesys/auth.js';
+import { ATTR } from '../genesys/mapping.js';
+import { type GenesysPort, type PlatformConversation, PlatformError } from '../genesys/port.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
+import type { CallbackRecord, Job, Store } from '../ledger/port.js';
+import { backoffMs } from '../shared/backoff.js';
+import type { CapacityGate, PolicyLookup } from './capacity.js';
+import { describeError } from './loop.js';
+import {
+  complete,
+  createJobLoop,
+  type JobLoop,
+  type JobResult,
+  retryAt,
+  type TaskDefinition,
+} from './runtime.js';
+
+export interface SubmitterLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+  debug?(obj: Record<string, unknown>, msg: string): void;
+}
+
+export interface SubmitterOptions {
+  store: Store;
+  genesys: GenesysPort;
+  clock: Clock;
+  /** Unique per process (the loop leases as `<workerId>/submit`). */
+  workerId: string;
+  /** Capacity pre-flight before each create (capacity.ts); none = no callbackd-side limit. */
+  capacity?: CapacityGate;
+  /** Queue policies, for the capacity-refusal retry budget (rejectionRetry). */
+  policies?: PolicyLookup;
+  channels?: readonly EventChannel[];
+  logger?: SubmitterLogger;
+  /** Jobs leased per iteration. */
+  batchSize?: number;
+  /** Jobs handled at once within a batch. */
+  concurrency?: number;
+  /** Job lease; must exceed sendWindowMs plus a lookup. */
+  leaseMs?: number;
+  /** Sleep between iterations that found no job. */
+  pollIntervalMs?: number;
+  /** How long the platform's analytics may take to show a new conversation. */
+  analyticsLagMs?: number;
+  /** Spacing of look-ups while waiting out the analytics lag. */
+  lookupIntervalMs?: number;
+  /** Longest time from marking an attempt in flight to the start of its last request byte. */
+  sendWindowMs?: number;
+  /** Margin around the ledger's times for the analytics query interval (clock skew). */
+  lookupMarginMs?: number;
+  /** Backoff of jobs whose create was surely not applied (429/503/unreachable), full jitter. */
+  retryBaseDelayMs?: number;
+  retryMaxDelayMs?: number;
+  random?: () => number;
+}
+
+export const SUBMITTER_DEFAULTS = {
+  batchSize: 20,
+  concurrency: 4,
+  leaseMs: 60_000,
+  pollIntervalMs: 1_000,
+  analyticsLagMs: 60_000,
+  lookupIntervalMs: 10_000,
+  sendWindowMs: 30_000,
+  lookupMarginMs: 24 * 3_600_000,
+  retryBaseDelayMs: 5_000,
+  retryMaxDelayMs: 300_000,
+} as const;
+
+export type JobOutcome =
+  /** Created on the platform and recorded as pending. */
+  | 'created'
+  /** An earlier unclear attempt was found on the platform and adopted. */
+  | 'adopted'
+  | 'rejected'
+  /** Capacity: not sent now, job runs again later. */
+  | 'deferred'
+  /** Surely not applied; job runs again after a backoff. */
+  | 'retry'
+  /** Outcome unknown; the job looks it up after a pause. */
+  | 'unclear'
+  /** In flight and not found yet; waiting out the analytics lag. */
+  | 'waiting'
+  /** Nothing to do (no longer accepted). */
+  | 'done'
+  /** The job failed with an unexpected error (logged; retried after a pause). */
+  | 'error';
+
+/** The submit kind's loop; runOnce counts its jobs by JobOutcome. */
+export type Submitter = JobLoop;
+
+/** The `submit` task: runOnce counts its jobs by JobOutcome. */
+export function submitTask(options: SubmitterOptions): TaskDefinition {
+  const o = { ...SUBMITTER_DEFAULTS, ...stripUndefined(options) };
+  const { store, genesys, clock, logger } = options;
+  const channels = options.channels ?? DEFAULT_EVENT_CHANNELS;
+  const random = options.random ?? Math.random;
+  if (o.sendWindowMs >= o.leaseMs) {
+    throw new RangeError(
+      `sendWindowMs (${o.sendWindowMs}) must be shorter than leaseMs (${o.leaseMs}): a create must never be sent after the lease that guards it has expired`,
+    );
+  }
+
+  const retryDelayMs = (attempt: number) =>
+    backoffMs(
+      attempt,
+      { baseDelayMs: o.retryBaseDelayMs, maxDelayMs: o.retryMaxDelayMs, jitter: 'full' },
+      random,
+    );
+
+  /** The conversations on the platform carrying this callback's id (and no other tenant's stamp). */
+  async function lookup(rec: CallbackRecord, now: EpochMs): Promise<PlatformConversation[]> {
+    const from = Math.min(rec.createdAt, rec.submitInFlightAt ?? rec.createdAt) - o.lookupMarginMs;
+    const found = await genesys.findByCallbackId(rec.callbackId, from, now + o.lookupMarginMs);
+    const mine: PlatformConversation[] = [];
+    for (const conv of found) {
+      // Analytics answers usually carry no attributes; the conversation itself does.
+      let full = conv;
+      if (!conv.participants.some((p) => p.attributes?.[ATTR.callbackId] !== undefined)) {
+        try {
+          full = await genesys.getCallbackConversation(conv.id);
+        } catch (err) {
+          // Listed by analytics but gone from the platform: nothing there to adopt.
+          if (err instanceof PlatformError && err.httpStatus === 404) continue;
+          throw err;
+        }
+      }
+      const attrs = full.participants.map((p) => p.attributes ?? {});
+      const ids = attrs.map((a) => a[ATTR.callbackId]).filter((v) => v !== undefined);
+      const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
+      if (ids.length > 0 && !ids.includes(rec.callbackId)) continue;
+      if (tenants.length > 0 && !tenants.includes(rec.tenantId)) continue;
+      mine.push(full);
+    }
+    return mine;
+  }
+
+  async function adopt(rec: CallbackRecord, found: PlatformConversation[], now: EpochMs): Promise<boolean> {
+    const [keep, ...extra] = found;
+    if (!keep) return false;
+    if (extra.length > 0) {
+      // Only possible if the platform lost analytics earlier and an unclear create was re-sent.
+      logger?.warn(
+        { callbackId: rec.callbackId, tenantId: rec.tenantId, conversations: found.length },
+        'submitter: more than one platform callback carries this callbackId; adopting the first',
+      );
+    }
+    const updated = await store.transition(
+      transitionOf(
+        rec,
+        {
+          from: ['accepted'],
+          to: 'pending',
+          reason: null,
+          at: now,
+          set: {
+            conversationId: keep.id,
+            submitInFlightAt: null,
+            attempts: rec.attempts + 1,
+            nextAttemptAt: null,
+          },
+        },
+        channels,
+      ),
+    );
+    if (updated) {
+      logger?.info(
+        { callbackId: rec.callbackId, tenantId: rec.tenantId, conversationId: keep.id },
+        'submitter: adopted the callback an unclear attempt had created',
+      );
+    }
+    return updated !== null;
+  }
+
+  async function clearInFlight(rec: CallbackRecord, at: EpochMs): Promise<void> {
+    // Same-status change without a reason: no history row, no event; only the mark goes.
+    await store.transition({
+      pk: rec.pk,
+      from: ['accepted'],
+      to: 'accepted',
+      reason: null,
+      at,
+      set: { submitInFlightAt: null },
+      outbox: [],
+    });
+  }
+
+  async function reject(rec: CallbackRecord, reason: Reason, at: EpochMs): Promise<void> {
+    await store.transition(
+      transitionOf(
+        rec,
+        {
+          from: ['accepted'],
+          to: 'rejected',
+          reason,
+          at,
+          set: { submitInFlightAt: null, attempts: rec.attempts + 1, nextAttemptAt: null },
+        },
+        channels,
+      ),
+    );
+  }
+
+  /** Not sent now for capacity: note why (once per spell) and run the job again at runAt. */
+  async function defer(rec: CallbackRecord, reason: Reason, runAt: EpochMs, at: EpochMs): Promise<JobResult> {
+    if (rec.statusReason?.code !== reason.code || rec.nextAttemptAt !== runAt) {
+      await store.transition({
+        pk: rec.pk,
+        from: ['accepted'],
+        to: 'accepted',
+        reason: rec.statusReason?.code === reason.code ? null : reason,
+        at,
+        set: { nextAttemptAt: runAt, submitInFlightAt: null },
+        outbox: [],
+      });
+    }
+    return retryAt(runAt, reason.message, 'deferred');
+  }
+
+  async function handle(job: Job): Promise<JobResult> {
+    const rec = await store.getByPk(job.callbackPk);
+    if (rec?.status !== 'accepted') {
+      return complete('done');
+    }
+    const now = clock.now();
+    const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
+
+    if (rec.submitInFlightAt !== null) {
+      const found = await lookup(rec, now);
+      if (found.length > 0) {
+        await adopt(rec, found, clock.now());
+        return complete('adopted');
+      }
+      const absentAt = rec.submitInFlightAt + o.sendWindowMs + o.analyticsLagMs;
+      if (now < absentAt) {
+        return retryAt(
+          Math.min(absentAt, now + o.lookupIntervalMs),
+          'create outcome unknown: looking it up while analytics catches up',
+          'waiting',
+        );
+      }
+      logger?.warn(
+        { ...log, inFlightSince: new Date(rec.submitInFlightAt).toISOString() },
+        'submitter: an earlier create left no callback on the platform; sending again',
+      );
+    }
+
+    let queueId = rec.spec.routingData.queueId;
+    let routeReason: Reason | null = null;
+    if (options.capacity) {
+      const decision = await options.capacity.preflight(queueId);
+      if (decision.action === 'defer') {
+        return defer(rec, decision.reason, decision.runAt, now);
+      }
+      queueId = decision.queueId;
+      routeReason = decision.reason;
+    }
+
+    const markAt = clock.now();
+    if (!(await store.markSubmitInFlight(rec.pk, markAt))) {
+      // Changed under us (cancelled): nothing to send.
+      return complete('done');
+    }
+    // The last request must start early enough to end before our lease does.
+    const leaseEnd = job.lockedUntil ?? markAt + o.leaseMs;
+    const sendWithinMs = Math.max(0, Math.min(markAt + o.sendWindowMs, leaseEnd) - clock.now());
+
+    let conversationId: string;
+    try {
+      const created = await genesys.createCallback(rec.spec, {
+        ...(queueId !== rec.spec.routingData.queueId ? { queueId } : {}),
+        tenantId: rec.tenantId,
+        sendWithinMs,
+      });
+      conversationId = created.conversationId;
+    } catch (err) {
+      return onCreateFailed(rec, job, err);
+    }
+
+    options.capacity?.noteSubmitted(queueId);
+    const at = clock.now();
+    const updated = await store.transition(
+      transitionOf(
+        rec,
+        {
+          from: ['accepted'],
+          to: 'pending',
+          reason: routeReason,
+          at,
+          set: { conversationId, submitInFlightAt: null, attempts: rec.attempts + 1, nextAttemptAt: null },
+        },
+        channels,
+      ),
+    );
+    if (!updated) {
+      // Cancelled while the request was out: the callback must not ring.
+      const now2 = await store.getByPk(rec.pk);
+      logger?.warn(
+        { ...log, status: now2?.status, conversationId },
+        'submitter: callback changed while its create was in flight; disconnecting the new platform callback',
+      );
+      if (now2?.status === 'cancelled') {
+        await genesys
+          .disconnectCallback(conversationId)
+          .catch((e: unknown) =>
+            logger?.error({ ...log, conversationId, err: describeError(e) }, 'submitter: disconnect failed'),
+          );
+      }
+    }
+    return complete('created');
+  }
+
+  async function onCreateFailed(rec: CallbackRecord, job: Job, err: unknown): Promise<JobResult> {
+    const now = clock.now();
+    const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
+    if (err instanceof GenesysAuthError) {
+      // Nothing was sent: the credentials were refused at login.
+      await clearInFlight(rec, now);
+      logger?.error({ ...log, code: err.code }, err.message);
+      return retryAt(now + o.retryMaxDelayMs, err.message, 'retry');
+    }
+    if (!(err instanceof PlatformError)) {
+      // Unknown failure after the mark: treat as unclear (the mark stays, the lookup decides).
+      logger?.error({ ...log, err: describeError(err) }, 'submitter: create failed unexpectedly');
+      return retryAt(now + o.lookupIntervalMs, err, 'unclear');
+    }
+    switch (err.kind) {
+      case 'rejected': {
+        if (err.reason.code === ERROR_CODES.QUEUE_FULL) return capacityRefused(rec, err.reason, now);
+        await reject(rec, err.reason, now);
+        logger?.info({ ...log, code: err.reason.code }, 'submitter: platform refused the callback');
+        return complete('rejected');
+      }
+      case 'retryable': {
+        await clearInFlight(rec, now);
+        const delay = Math.max(err.retryAfterMs ?? 0, retryDelayMs(job.attempts));
+        logger?.warn(
+          { ...log, code: err.reason.code, delayMs: delay },
+          'submitter: create not applied; retrying later',
+        );
+        return retryAt(now + delay, err.message, 'retry');
+      }
+      case 'unclear': {
+        // Keep the mark: the next run looks the callback up before anything is sent again.
+        logger?.warn({ ...log, code: err.reason.code }, 'submitter: create outcome unclear; will look it up');
+        return retryAt(now + o.lookupIntervalMs, err.message, 'unclear');
+      }
+    }
+  }
+
+  /** The platform refused the create for capacity: retry later within the queue's budget. */
+  async function capacityRefused(rec: CallbackRecord, reason: Reason, now: EpochMs): Promise<JobResult> {
+    const retry =
+      options.policies?.(rec.spec.routingData.queueId)?.rejectionRetry ?? LIMITS.defaultRejectionRetry;
+    const refusals = rec.attempts + 1;
+    if (refusals > retry.attempts) {
+      await reject(
+        rec,
+        {
+          code: ERROR_CODES.RETRIES_EXHAUSTED,
+          message: `the platform refused the callback for capacity ${refusals} times: ${reason.message}`,
+        },
+        now,
+      );
+      return complete('rejected');
+    }
+    const { min, max } = retry.delayMinutes;
+    const runAt = now + Math.round((min + random() * (max - min)) * 60_000);
+    await store.transition({
+      pk: rec.pk,
+      from: ['accepted'],
+      to: 'accepted',
+      reason,
+      at: now,
+      set: { submitInFlightAt: null, attempts: refusals, nextAttemptAt: runAt },
+      outbox: [],
+    });
+    return retryAt(runAt, reason.message, 'deferred');
+  }
+
+  return {
+    kind: 'submit',
+    handle: (job) => handle(job),
+    batchSize: o.batchSize,
+    concurrency: o.concurrency,
+    leaseMs: o.leaseMs,
+    idleDelayMs: o.pollIntervalMs,
+    errorDelayMs: Math.max(o.pollIntervalMs, 5_000),
+    errorRetryMs: o.lookupIntervalMs,
+  };
+}
+
+/** The submit task on its own loop (tests, benchmarks; the app registers submitTask in its JobRuntime). */
+export function createSubmitter(options: SubmitterOptions): Submitter {
+  const { store, clock, workerId, logger } = options;
+  return createJobLoop({ store, clock, workerId, ...(logger ? { logger } : {}) }, submitTask(options));
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
