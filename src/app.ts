@@ -17,6 +17,7 @@ import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import { ledgerCapacityCache } from './cluster/capacity-cache.js';
 import { readClaimer, sharedSweepPosition } from './cluster/claims.js';
 import {
   type ClusterMode,
@@ -34,7 +35,7 @@ import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 import { bucketBurst } from './genesys/rate-limit.js';
 import { cancelFollowupTask } from './jobs/cancel-followup.js';
-import { createCapacityGate } from './jobs/capacity.js';
+import { createCapacityGate, type SharedCapacityCache } from './jobs/capacity.js';
 import { WorkerLoop } from './jobs/loop.js';
 import { rescheduleFollowupTask } from './jobs/reschedule-followup.js';
 import { JobRuntime } from './jobs/runtime.js';
@@ -158,6 +159,8 @@ function startWorkers(
     lead?: (role: LeaderRole) => void;
     /** Cluster mode: tracking reads claimed per instance, the sweep's position shared. */
     trackingSplit?: Pick<TrackerOptions, 'claimReads' | 'sweepPosition'>;
+    /** Cluster mode: queue observations cached in the ledger for every instance. */
+    sharedCapacity?: SharedCapacityCache;
   },
 ): Worker[] {
   const { store, genesys, clock, log, channels, workerId } = deps;
@@ -185,7 +188,12 @@ function startWorkers(
       genesys,
       clock,
       workerId,
-      capacity: createCapacityGate({ genesys, clock, policies }),
+      capacity: createCapacityGate({
+        genesys,
+        clock,
+        policies,
+        ...(deps.sharedCapacity ? { shared: deps.sharedCapacity } : {}),
+      }),
       policies,
       channels,
       logger: log,
@@ -388,6 +396,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
             ...(cluster
               ? {
                   lead: (role: LeaderRole) => roles.push(role),
+                  sharedCapacity: ledgerCapacityCache(store.kysely),
                   trackingSplit: {
                     claimReads: readClaimer(store.kysely, () => clock.now()),
                     sweepPosition: sharedSweepPosition(store.kysely, memberId),

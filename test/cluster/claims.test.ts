@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ledgerCapacityCache } from '../../src/cluster/capacity-cache.js';
 import { readClaimer, sharedSweepPosition } from '../../src/cluster/claims.js';
+import { createCapacityGate } from '../../src/jobs/capacity.js';
 import { openPostgresStore } from '../../src/ledger/postgres/index.js';
 import type { KyselyStore } from '../../src/ledger/store.js';
 import { makeSpec } from '../ledger/fixtures/spec.js';
@@ -54,6 +56,45 @@ if (!PG_URL) {
       expect(await claimers[0]!(seen)).toEqual([]);
       const fresh = (await b!.listNonTerminal(null, 100)).items;
       expect((await claimers[1]!(fresh)).map((r) => r.pk).sort()).toEqual([...all].sort());
+    });
+
+    it('capacity observations are cached in the ledger: two instances ask the platform once per window', async () => {
+      const [a, b] = await instances(2);
+      let now = 50_000;
+      let observations = 0;
+      const genesys = {
+        queueObservations: async (ids: string[]) => {
+          observations++;
+          return ids.map((queueId) => ({ queueId, waiting: 3, interacting: 0 }));
+        },
+      };
+      const policy = { maxCallbacks: 4 } as never;
+      const gates = [a!, b!].map((s) =>
+        createCapacityGate({
+          genesys,
+          clock: { now: () => now },
+          policies: () => policy,
+          shared: ledgerCapacityCache(s.kysely),
+        }),
+      );
+      expect(await gates[0]!.preflight('q1')).toMatchObject({ action: 'submit' });
+      expect(await gates[1]!.preflight('q1')).toMatchObject({ action: 'submit' });
+      expect(observations).toBe(1);
+      // A create one instance sent counts for the other: 4 of 4 now.
+      gates[0]!.noteSubmitted('q1');
+      await new Promise((r) => setTimeout(r, 100));
+      now += 1_000;
+      const other = createCapacityGate({
+        genesys,
+        clock: { now: () => now },
+        policies: () => policy,
+        shared: ledgerCapacityCache(b!.kysely),
+      });
+      expect(await other.preflight('q1')).toMatchObject({ action: 'defer' });
+      expect(observations).toBe(1);
+      now += 5_000;
+      await gates[1]!.preflight('q1');
+      expect(observations).toBe(2);
     });
 
     it('the sweep resumes where another instance stopped', async () => {

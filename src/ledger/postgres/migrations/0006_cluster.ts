@@ -6,7 +6,9 @@ import type { Migration } from '../../migration.js';
  *   epoch ms (fractional, so the emission interval does not round) on the database's clock;
  * - cluster_members: one row per running instance, renewed by its heartbeat;
  * - cluster_leases: named leases (the notification-listener leader, the sweep) with a fencing
- *   token that grows whenever the holder changes, and a little state (the sweep's position).
+ *   token that grows whenever the holder changes, and a little state (the sweep's position);
+ * - capacity_observations: the last queue observation per queue (waiting callbacks), so a
+ *   cluster asks the platform once per cache window, not once per instance.
  * Landed: never edit.
  */
 export const migration: Migration = {
@@ -30,6 +32,11 @@ export const migration: Migration = {
       token bigint not null,
       expires_at bigint not null,
       state text
+    )`,
+    `create table capacity_observations (
+      queue_id text primary key,
+      waiting integer not null,
+      observed_at bigint not null
     )`,
   ],
 };

@@ -26,5 +26,10 @@ export const migration: Migration = {
       expires_at integer not null,
       state text
     )`,
+    `create table capacity_observations (
+      queue_id text primary key,
+      waiting integer not null,
+      observed_at integer not null
+    )`,
   ],
 };
