@@ -82,6 +82,7 @@ if (!url) {
           'jobs',
           'outbox',
           'schema_migrations',
+          'slot_holds',
           'tenants',
         ]);
       } finally {
