@@ -8,11 +8,15 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { dashboardRoutes } from './api/dashboard-routes.js';
 import { createApiKey, hashKey, KEY_PATTERN, randomBase62, verifyApiKey } from './api/keys.js';
 import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
+import { createBudgetSampler } from './api/platform-budget.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import { createSessions } from './api/session.js';
+import { createTransitionStreams } from './api/transition-stream.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createCancelFollowup } from './engine/cancel.js';
@@ -46,7 +50,7 @@ export interface AppOptions {
   workers?: boolean;
   /** Simulator mode only: start the simulator with a manual clock at this instant (tests), instead of real time. */
   simulatorStartTime?: number;
-  /** Where the dashboard's index.html lives (default: the package's web/). */
+  /** Where the built dashboard (index.html, assets/) lives (default: the package's dist/web, built by `npm run build`). */
   webDir?: string;
   /** Retry tuning of the Genesys client (tests, benchmarks); defaults otherwise. */
   genesysRetry?: Pick<GenesysClientOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs'>;
@@ -300,22 +304,38 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const channels = eventChannels(config);
     let workers: Worker[] = [];
     const perMinute = config.intake.requestsPerMinutePerKey;
+    const queues = queuesFrom(config);
+    const webDir = opts.webDir ?? join(packageRoot, 'dist', 'web');
+    const ledger = { db: store.kysely, dialect: store.dialect };
+    const sessions = createSessions(ledger);
+    const streams = createTransitionStreams(ledger, {
+      onError: (err) => log.warn({ err }, 'transition stream ended: ledger read failed'),
+    });
+    const budget = createBudgetSampler({
+      stats: () => genesys.stats(),
+      requestsPerMinute: config.genesys.requestsPerMinute,
+    });
+    cleanups.push(async () => budget.stop());
+    const api = apiRoutes({
+      clock,
+      queues,
+      trusted: trustedLookupFrom(config),
+      genesys,
+      channels,
+      version: VERSION,
+      webDir,
+      onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
+      extraRoutes: dashboardRoutes({ ledger, sessions, clock, queues, budget, streams, webDir }),
+    });
     const server = await buildServer({
       store,
+      sessions,
+      preClose: () => streams.closeAll(),
       logger: log,
       metrics: createApiMetrics({ defaultMetrics: true }),
       // A tenth of a minute's allowance may arrive at once; the rest at the sustained rate.
       intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
-      routes: apiRoutes({
-        clock,
-        queues: queuesFrom(config),
-        trusted: trustedLookupFrom(config),
-        genesys,
-        channels,
-        version: VERSION,
-        webDir: opts.webDir ?? join(packageRoot, 'web'),
-        onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
-      }),
+      routes: api,
     });
     workers = opts.workers === false ? [] : startWorkers(config, { store, genesys, clock, log, channels });
     // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the

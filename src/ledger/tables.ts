@@ -83,6 +83,14 @@ export interface OutboxTable {
   locked_until: number | null;
 }
 
+export interface DashboardSessionsTable {
+  hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
 export interface SchemaMigrationsTable {
   id: string;
   checksum: string;
@@ -97,4 +105,5 @@ export interface LedgerDatabase {
   jobs: JobsTable;
   outbox: OutboxTable;
   schema_migrations: SchemaMigrationsTable;
+  dashboard_sessions: DashboardSessionsTable;
 }
