@@ -13,7 +13,10 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 function maskOne(value: unknown): unknown {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   const v = value as Record<string, unknown>;
-  return typeof v.callbackNumber === 'string' ? { ...v, callbackNumber: maskPhone(v.callbackNumber) } : v;
+  // Some answers (the dashboard search) come masked already.
+  return typeof v.callbackNumber === 'string' && !v.callbackNumber.includes('*')
+    ? { ...v, callbackNumber: maskPhone(v.callbackNumber) }
+    : v;
 }
 
 /** A callback resource, or a page of them, with every callbackNumber masked to its last 4 digits. */

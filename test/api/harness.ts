@@ -112,7 +112,15 @@ export async function startTestApi(
       genesys: opts.genesys ?? unreachablePlatform,
       version: 'test',
       webDir,
-      extraRoutes: dashboardRoutes({ ledger, sessions, clock, queues: demoQueues(), budget, streams, webDir }),
+      extraRoutes: dashboardRoutes({
+        ledger,
+        sessions,
+        clock,
+        queues: demoQueues(),
+        budget,
+        streams,
+        webDir,
+      }),
     }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,5 +1,5 @@
 /** The callbacks list (filter, sort, page) and the detail panel with its history and actions. */
-import { ApiProblem, api, type Callback, query, type Row, STATUSES, type Session } from './api.js';
+import { ApiProblem, api, type Callback, query, type Row, type Session, STATUSES } from './api.js';
 import { $, fmt, h } from './dom.js';
 
 const PAGE_SIZE = 25;
@@ -96,7 +96,12 @@ export async function refreshList(): Promise<void> {
         'tr',
         { 'data-callback-id': r.callbackId, class: r.callbackId === openId ? 'selected' : undefined },
         h('td', {}, fmt.dateTime(r.scheduledTime)),
-        h('td', {}, h('span', { class: `status ${r.status}` }, r.status), r.reasonCode ? ` ${r.reasonCode}` : ''),
+        h(
+          'td',
+          {},
+          h('span', { class: `status ${r.status}` }, r.status),
+          r.reasonCode ? ` ${r.reasonCode}` : '',
+        ),
         h('td', {}, open),
         h('td', {}, r.queueName),
         h('td', {}, [r.customerName, r.externalId].filter(Boolean).join(' · ')),

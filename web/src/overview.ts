@@ -44,7 +44,11 @@ function keptFigures(label: string, stats: QueueStats) {
     ),
     reasons('Expired by reason', t.expiredByReason),
     reasons('Rejected by reason', t.rejectedByReason),
-    h('p', {}, `Attempts per completion: ${fmt.number(t.attemptsPerCompletion, 2)} (${t.completions} completed)`),
+    h(
+      'p',
+      {},
+      `Attempts per completion: ${fmt.number(t.attemptsPerCompletion, 2)} (${t.completions} completed)`,
+    ),
   );
 }
 
@@ -137,7 +141,12 @@ export async function renderOverview(onDeadLetters: () => void): Promise<Overvie
         data: {
           labels: q.slots.map((s) => fmt.time(s.start)),
           datasets: [
-            { type: 'bar', label: 'booked', data: q.slots.map((s) => s.booked), backgroundColor: COLORS.booked },
+            {
+              type: 'bar',
+              label: 'booked',
+              data: q.slots.map((s) => s.booked),
+              backgroundColor: COLORS.booked,
+            },
             ...(hasCapacity
               ? [
                   {
