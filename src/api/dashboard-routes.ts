@@ -51,7 +51,7 @@ import { ApiError } from './problem.js';
 import type { RouteSpec } from './route.js';
 import { QueueIdParamsSchema } from './schemas.js';
 import { type ServerCore, zodViolations } from './server.js';
-import { isHttps, type Sessions, sessionCookie } from './session.js';
+import { isHttps, SESSION_TTL_MS, type Sessions, sessionCookie } from './session.js';
 import { type TransitionStreams, toTransition } from './transition-stream.js';
 
 export interface DashboardDeps {
@@ -157,10 +157,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
           const { token, expiresAt } = await deps.sessions.create(key, Date.now());
           reply
             .code(201)
-            .header(
-              'set-cookie',
-              sessionCookie(token, Math.floor((expiresAt - Date.now()) / 1000), isHttps(req)),
-            )
+            .header('set-cookie', sessionCookie(token, SESSION_TTL_MS / 1000, isHttps(req)))
             .header('cache-control', 'no-store');
           return { tenantId: key.tenantId, scopes: key.scopes, keyName: key.name, expiresAt: iso(expiresAt) };
         },
@@ -334,6 +331,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
                 name: q.name,
                 timeZone,
                 open: countsOf(open, id),
+                todayFrom: iso(range.from),
+                todayTo: iso(range.to),
                 today: countsOf(today, id),
                 slots,
                 maxCallbacks: q.policy.maxCallbacks,

@@ -92,6 +92,8 @@ export const OverviewSchema = z
         name: z.string(),
         timeZone: z.string(),
         open: countsByStatus.describe('Accepted and pending callbacks now'),
+        todayFrom: isoInstant.describe("Start of today in the queue's zone"),
+        todayTo: isoInstant.describe("Start of tomorrow in the queue's zone"),
         today: countsByStatus.describe("Callbacks scheduled today (the queue's day), by status"),
         slots: z
           .array(

@@ -105,7 +105,8 @@ beforeAll(async () => {
   });
 
   // Tomorrow 16:00 UTC (11:00 in New York) on the simulator's clock: inside every window.
-  const now = Date.parse((await (await fetch(`${served.simUrl}/sim/clock`)).json()).now);
+  const clockNow = (await (await fetch(`${served.simUrl}/sim/clock`)).json()) as { now: string };
+  const now = Date.parse(clockNow.now);
   scheduled = new Date(now + 86_400_000).setUTCHours(16, 0, 0, 0);
   const seeds = [
     request('cb-completed', 'CRM-998271', '+14155552671', scheduled),

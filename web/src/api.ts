@@ -80,6 +80,8 @@ export interface Overview {
     name: string;
     timeZone: string;
     open: Record<string, number>;
+    todayFrom: string;
+    todayTo: string;
     today: Record<string, number>;
     slots: { start: string; booked: number; capacity: number | null }[];
     maxCallbacks: number;

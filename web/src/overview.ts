@@ -70,29 +70,14 @@ function keptChart(title: string, stats: QueueStats, labelOf: (iso: string) => s
 
 export async function renderOverview(onDeadLetters: () => void): Promise<Overview> {
   const overview = await api<Overview>('GET', '/api/v2/routing/overview?hours=4');
-  const now = new Date(overview.now);
-  const dayAgo7 = new Date(now.getTime() - 6 * 86_400_000);
   const stats = await Promise.all(
     overview.queues.map(async (q) => {
-      const startOfToday = new Date(now);
-      startOfToday.setHours(0, 0, 0, 0);
+      const path = `/api/v2/routing/queues/${encodeURIComponent(q.id)}/stats`;
+      // The queue's day; a week back is six of its days earlier (the server aligns days to its zone).
+      const weekFrom = new Date(Date.parse(q.todayFrom) - 6 * 86_400_000).toISOString();
       const [today, week] = await Promise.all([
-        api<QueueStats>(
-          'GET',
-          `/api/v2/routing/queues/${encodeURIComponent(q.id)}/stats${query({
-            from: startOfToday.toISOString(),
-            to: new Date(startOfToday.getTime() + 86_400_000).toISOString(),
-            bucket: '1h',
-          })}`,
-        ),
-        api<QueueStats>(
-          'GET',
-          `/api/v2/routing/queues/${encodeURIComponent(q.id)}/stats${query({
-            from: new Date(dayAgo7.setHours(0, 0, 0, 0)).toISOString(),
-            to: new Date(startOfToday.getTime() + 86_400_000).toISOString(),
-            bucket: '1d',
-          })}`,
-        ),
+        api<QueueStats>('GET', `${path}${query({ from: q.todayFrom, to: q.todayTo, bucket: '1h' })}`),
+        api<QueueStats>('GET', `${path}${query({ from: weekFrom, to: q.todayTo, bucket: '1d' })}`),
       ]);
       return { today, week };
     }),
