@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   SCHEDULED_TIME_TOO_FAR: 'SCHEDULED_TIME_TOO_FAR',
   OUTSIDE_OPEN_HOURS: 'OUTSIDE_OPEN_HOURS',
   OUTSIDE_CALLING_WINDOW: 'OUTSIDE_CALLING_WINDOW',
+  /** The time falls in one of the queue's closures (holiday, offsite). */
+  QUEUE_CLOSED: 'QUEUE_CLOSED',
   /** A local time that does not exist (clocks jump forward over it). */
   DST_GAP: 'DST_GAP',
   /** A local time that happens twice (clocks fall back over it). */
@@ -88,6 +90,14 @@ export const ERROR_CODES = {
   PLATFORM_UNAVAILABLE: 'PLATFORM_UNAVAILABLE',
   /** The customer record source (file or CRM URL) could not answer (503). */
   TRUSTED_LOOKUP_UNAVAILABLE: 'TRUSTED_LOOKUP_UNAVAILABLE',
+  /** Booking: the slot holds as many callbacks as its capacity allows (409, with alternatives). */
+  SLOT_FULL: 'SLOT_FULL',
+  /** Booking: the hold's time ran out; its unit is free again (409). */
+  HOLD_EXPIRED: 'HOLD_EXPIRED',
+  /** Booking: no hold with that id for this tenant and queue (400). */
+  HOLD_NOT_FOUND: 'HOLD_NOT_FOUND',
+  /** perCustomer one: the customer already has an active callback on the queue (409). */
+  ACTIVE_CALLBACK_EXISTS: 'ACTIVE_CALLBACK_EXISTS',
 
   // --- status reasons (statusReason.code on rejected / expired / cancelled callbacks) ----------
   QUEUE_FULL: 'QUEUE_FULL',
@@ -100,6 +110,8 @@ export const ERROR_CODES = {
   // --- history reasons on a same-status or routing change ---------------------------------------
   ROUTED_TO_OVERFLOW: 'ROUTED_TO_OVERFLOW',
   RESCHEDULED: 'RESCHEDULED',
+  /** An attempt did not reach the customer; the next one is scheduled. */
+  REATTEMPT_SCHEDULED: 'REATTEMPT_SCHEDULED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -118,6 +130,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   OUTSIDE_OPEN_HOURS: "The scheduled time is outside the queue's open hours.",
   OUTSIDE_CALLING_WINDOW:
     "The scheduled time is outside the customer's calling window in the customer's zone.",
+  QUEUE_CLOSED: "The scheduled time falls in one of the queue's closures.",
   DST_GAP: 'The local time does not exist in that zone (DST gap).',
   DST_AMBIGUOUS: 'The local time happens twice in that zone (DST overlap).',
   UNKNOWN_TIME_ZONE: 'The time zone is not an IANA zone name.',
@@ -163,12 +176,19 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   NOT_A_DEAD_LETTER: 'The delivery is not a dead letter (delivered, or already back in the queue).',
   PLATFORM_UNAVAILABLE: 'Genesys Cloud did not confirm the change; nothing changed, repeat the request.',
   TRUSTED_LOOKUP_UNAVAILABLE: 'The customer record source could not be reached; retry later.',
+  SLOT_FULL: 'The slot is at capacity; the problem names the nearest free slots in alternatives.',
+  HOLD_EXPIRED: 'The slot hold expired; hold the slot again or book another.',
+  HOLD_NOT_FOUND: 'No slot hold with that id for this queue.',
+  ACTIVE_CALLBACK_EXISTS:
+    'The customer already has an active callback on this queue; send replaceActive: true to move it instead.',
   QUEUE_FULL: 'The queue (and its overflow) had no capacity.',
   PLATFORM_REJECTED: 'The platform refused the callback.',
-  RETRIES_EXHAUSTED: 'Every allowed attempt was refused for capacity.',
+  RETRIES_EXHAUSTED:
+    'Every allowed attempt was used: refused for capacity, or (re-attempts) the customer was not reached.',
   NO_ANSWER: 'The timeout passed without answer or DTMF verification.',
   CANCELLED_BY_USER: 'Cancelled through the API.',
   DISCONNECTED_ON_PLATFORM: 'The callback was disconnected on the platform without reaching the customer.',
   ROUTED_TO_OVERFLOW: 'The queue was full; the callback went to its overflow queue.',
   RESCHEDULED: 'The scheduled time or number was changed.',
+  REATTEMPT_SCHEDULED: 'The attempt did not reach the customer; the next attempt is scheduled.',
 };
