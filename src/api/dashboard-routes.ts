@@ -89,11 +89,10 @@ function zoneOf(policy: QueuePolicy): string {
   return policy.openHours.timeZone;
 }
 
-/** The booking issue's per-slot capacity, when the queue has one and its slots are 15 minutes. */
+/** The queue's per-slot capacity, when it has one and its slots are the timeline's 15 minutes. */
 function slotCapacity(policy: QueuePolicy): number | null {
-  const slots = (policy as { slots?: { minutes?: number; capacity?: number } }).slots;
-  if (!slots || typeof slots.capacity !== 'number') return null;
-  return (slots.minutes ?? 15) === 15 ? slots.capacity : null;
+  const slots = policy.slots;
+  return slots?.capacity !== undefined && slots.minutes * 60_000 === SLOT_MS ? slots.capacity : null;
 }
 
 function countsOf(rows: { queueId: string; status: CallbackStatus; count: number }[], queueId: string) {

@@ -266,6 +266,8 @@ describe('GET /api/v2/routing/overview and the callback search', () => {
     const support = res.body.queues.find((q: AnyJson) => q.id === SUPPORT);
     expect(support).toMatchObject({ name: 'Support', open: { accepted: 3 }, today: { accepted: 3 } });
     expect(support.slots.map((s: AnyJson) => s.booked)).toEqual([0, 2, 0, 1]);
+    // The demo queues set no per-slot capacity.
+    expect(support.slots.every((s: AnyJson) => s.capacity === null)).toBe(true);
     expect(res.body.queues.find((q: AnyJson) => q.id === BILLING).open).toEqual({});
     expect(res.body.submitBacklog.waiting).toBe(3);
     expect(res.body.platform.requestsPerMinute).toBe(300);

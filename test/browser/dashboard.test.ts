@@ -85,6 +85,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'callbackd-browser-'));
   const config: AnyJson = parse(readFileSync(join(ROOT, 'config/default.yaml'), 'utf8'));
   config.queues[SUPPORT].dids.push({ number: UNPROVISIONED_DID, sameFromTo: false });
+  config.queues[SUPPORT].slots = { minutes: 15, capacity: 3 };
   config.customers.records = [
     { externalId: 'CRM-998271', firstName: 'Marcus', lastName: 'Vance', numbers: ['+14155552671'] },
     { externalId: 'CRM-NOANSWER', firstName: 'Nora', lastName: 'Answer', numbers: [NO_ANSWER] },
@@ -171,6 +172,11 @@ describe('the supervisor dashboard in Chromium', () => {
     for (const [status, count] of Object.entries(support.today)) {
       await expect.poll(() => cell(SUPPORT, 'Scheduled today', status).textContent()).toBe(String(count));
     }
+    // The slot timeline is drawn against the queue's slot capacity.
+    expect(support.slots[0].capacity).toBe(3);
+    await expect
+      .poll(() => page.locator(`section[data-queue="${SUPPORT}"] figcaption`).first().textContent())
+      .toContain('against slot capacity');
     for (const status of ['accepted', 'pending']) {
       await expect
         .poll(() => cell(SUPPORT, 'Open now', status).textContent())
