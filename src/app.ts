@@ -18,6 +18,7 @@ import { buildServer } from './api/server.js';
 import { createSessions } from './api/session.js';
 import { createTransitionStreams } from './api/transition-stream.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
+import { seedDemoCallbacks, withDemoCustomers } from './demo-traffic.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createCancelFollowup } from './engine/cancel.js';
 import { createCapacityGate } from './engine/capacity.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   simulatorStartTime?: number;
   /** Where the built dashboard (index.html, assets/) lives (default: the package's dist/web, built by `npm run build`). */
   webDir?: string;
+  /** Simulator mode only: schedule demo callbacks on a first start (serve --demo, i.e. npm start). */
+  demoTraffic?: boolean;
   /** Retry tuning of the Genesys client (tests, benchmarks); defaults otherwise. */
   genesysRetry?: Pick<GenesysClientOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs'>;
 }
@@ -248,7 +251,10 @@ function startWorkers(
 }
 
 export async function startApp(opts: AppOptions): Promise<App> {
-  const { config } = opts;
+  const config =
+    opts.demoTraffic && genesysEndpoints(opts.config.genesys).mode === 'simulator'
+      ? withDemoCustomers(opts.config)
+      : opts.config;
   const log = opts.logger ?? createLogger();
   const endpoints = genesysEndpoints(config.genesys);
   const store = openStore(config.ledger.url);
@@ -348,6 +354,24 @@ export async function startApp(opts: AppOptions): Promise<App> {
       host: opts.host ?? config.server.host,
       port: opts.port ?? config.server.port,
     });
+    const [demoQueueId, demoQueue] = Object.entries(config.queues)[0] ?? [];
+    if (simulator && opts.demoTraffic && demoQueueId && demoQueue?.dids[0]) {
+      const made = await seedDemoCallbacks(
+        {
+          store,
+          clock,
+          policies: (id) => config.queues[id],
+          trusted: trustedLookupFrom(config),
+          channels,
+          queueId: demoQueueId,
+          wrapUpCode: demoQueue.wrapUpCodes[0] ?? 'PROGRAMMATIC_CALLBACK',
+          did: demoQueue.dids[0].number,
+          log,
+        },
+        DEMO_TENANT,
+      );
+      if (made > 0) workers.find((w) => w.name === 'submitter')?.wake();
+    }
 
     let closed: Promise<void> | undefined;
     return {
