@@ -5,9 +5,9 @@
  * through the same intake as the API; nothing is seeded against a real org.
  */
 import type { Logger } from 'pino';
-import { type IntakeDeps, intake } from './api/intake.js';
 import type { CallbackdConfig } from './config/schema.js';
 import { ERROR_CODES } from './domain/errors.js';
+import { acceptCallback, type IntakeDeps } from './usecases/accept.js';
 
 interface DemoCall {
   externalId: string;
@@ -89,7 +89,7 @@ export async function seedDemoCallbacks(
     // Outside the customer's calling window (a night-time start) the demo waits for the morning.
     for (let step = 0; step < MAX_STEPS; step++) {
       const at = deps.clock.now() + (call.minutesAhead + step * 15) * 60_000;
-      const answer = await intake(deps, tenantId, {
+      const answer = await acceptCallback(deps, tenantId, {
         callbackId: `demo-${i + 1}-${new Date(at).toISOString().replace(/[-:.]/g, '').slice(0, 13)}`,
         callbackNumber: call.number,
         callbackFrom: deps.did,

@@ -35,9 +35,9 @@ import { LIMITS } from '../domain/limits.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
 import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { mapConversation } from '../genesys/state-map.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
 import type { PolicyLookup } from './capacity.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
 
 export interface TrackerOptions {
   store: Store;
