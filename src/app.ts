@@ -330,7 +330,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
       version: VERSION,
       webDir,
       onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
-      extraRoutes: dashboardRoutes({ ledger, sessions, clock, queues, budget, streams, webDir }),
+      extraRoutes: dashboardRoutes({
+        ledger,
+        sessions,
+        clock,
+        queues,
+        budget,
+        streams,
+        webDir,
+        promiseWindowMinutes: config.dashboard.promiseWindowMinutes,
+      }),
     });
     const server = await buildServer({
       store,

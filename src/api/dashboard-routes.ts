@@ -5,28 +5,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Temporal } from 'temporal-polyfill';
 import { ERROR_CODES } from '../domain/errors.js';
 import { maskPhone } from '../domain/phone.js';
 import type { QueuePolicy } from '../domain/policy.js';
-import { bucketCount, foldStats, type StatsBucket } from '../domain/stats.js';
+import { bucketCount, type StatsBucket } from '../domain/stats.js';
 import { parseInstant } from '../domain/time.js';
-import type { CallbackSpec, CallbackStatus, Clock } from '../domain/types.js';
+import type { CallbackSpec, Clock } from '../domain/types.js';
 import {
-  countByQueueAndStatus,
-  countDeadLetters,
   type DashboardLedger,
   listDeadLetters,
-  openPerSlot,
-  outcomeGroups,
-  retryDeadLetter,
   type SearchFilter,
-  SLOT_MS,
   type SortKey,
   searchCallbacks,
-  submitBacklog,
   transitionsAfter,
 } from '../ledger/dashboard-queries.js';
+import { overview, queueStats, retryDeadLetterDelivery, zoneOf } from '../usecases/supervision.js';
 import {
   DeadLetterListSchema,
   DeadLetterRetrySchema,
@@ -83,22 +76,6 @@ function instant(value: string | undefined, field: string): number | undefined {
   const r = parseInstant(value, field);
   if (!r.ok) throw ApiError.one(400, r.error.code, field, r.error.message);
   return r.epochMs;
-}
-
-function zoneOf(policy: QueuePolicy): string {
-  return policy.openHours.timeZone;
-}
-
-/** The queue's per-slot capacity, when it has one and its slots are the timeline's 15 minutes. */
-function slotCapacity(policy: QueuePolicy): number | null {
-  const slots = policy.slots;
-  return slots?.capacity !== undefined && slots.minutes * 60_000 === SLOT_MS ? slots.capacity : null;
-}
-
-function countsOf(rows: { queueId: string; status: CallbackStatus; count: number }[], queueId: string) {
-  const out: Record<string, number> = {};
-  for (const r of rows) if (r.queueId === queueId) out[r.status] = (out[r.status] ?? 0) + r.count;
-  return out;
 }
 
 export function dashboardRoutes(deps: DashboardDeps) {
@@ -259,17 +236,12 @@ export function dashboardRoutes(deps: DashboardDeps) {
             );
           }
           const within = q.withinMinutes === undefined ? defaultWindow : Number(q.withinMinutes);
-          const timeZone = zoneOf(queue.policy);
-          const groups = await outcomeGroups(
-            deps.ledger,
-            req.apiKey!.tenantId,
-            queueId,
+          const { timeZone, totals, buckets } = (await queueStats(deps, req.apiKey!.tenantId, queueId, {
             from,
             to,
-            within * 60_000,
-            deps.clock.now(),
-          );
-          const { totals, buckets } = foldStats(groups, { from, to, bucket, timeZone });
+            bucket,
+            withinMinutes: within,
+          }))!;
           return {
             queueId,
             name: queue.name,
@@ -297,53 +269,18 @@ export function dashboardRoutes(deps: DashboardDeps) {
         handler: async (req) => {
           const tenantId = req.apiKey!.tenantId;
           const hours = Number(OverviewQuerySchema.parse(req.query).hours ?? 4);
-          const now = deps.clock.now();
-          const slotFrom = Math.floor(now / SLOT_MS) * SLOT_MS;
-          const slotTo = slotFrom + Math.max(1, hours) * 3_600_000;
-          const [open, perSlot, backlog, dead] = await Promise.all([
-            countByQueueAndStatus(deps.ledger, tenantId, null, ['accepted', 'pending']),
-            openPerSlot(deps.ledger, tenantId, slotFrom, slotTo),
-            submitBacklog(deps.ledger, tenantId, now),
-            countDeadLetters(deps.ledger, tenantId),
-          ]);
-          const queues = await Promise.all(
-            [...deps.queues].map(async ([id, q]) => {
-              const timeZone = zoneOf(q.policy);
-              const dayStart = Temporal.Instant.fromEpochMilliseconds(now)
-                .toZonedDateTimeISO(timeZone)
-                .startOfDay();
-              const range = {
-                from: dayStart.epochMilliseconds,
-                to: dayStart.add({ days: 1 }).epochMilliseconds,
-              };
-              const today = await countByQueueAndStatus(deps.ledger, tenantId, range);
-              const booked = new Map(
-                perSlot.filter((s) => s.queueId === id).map((s) => [s.slotStart, s.count]),
-              );
-              const capacity = slotCapacity(q.policy);
-              const slots = [];
-              for (let s = slotFrom; s < slotTo; s += SLOT_MS) {
-                slots.push({ start: iso(s), booked: booked.get(s) ?? 0, capacity });
-              }
-              return {
-                id,
-                name: q.name,
-                timeZone,
-                open: countsOf(open, id),
-                todayFrom: iso(range.from),
-                todayTo: iso(range.to),
-                today: countsOf(today, id),
-                slots,
-                maxCallbacks: q.policy.maxCallbacks,
-              };
-            }),
-          );
+          const o = await overview(deps, tenantId, hours);
           return {
-            now: iso(now),
-            queues,
+            now: iso(o.now),
+            queues: o.queues.map((q) => ({
+              ...q,
+              todayFrom: iso(q.todayFrom),
+              todayTo: iso(q.todayTo),
+              slots: q.slots.map((slot) => ({ ...slot, start: iso(slot.start) })),
+            })),
             platform: deps.budget.read(),
-            submitBacklog: backlog,
-            deadLetters: dead,
+            submitBacklog: o.submitBacklog,
+            deadLetters: o.deadLetters,
           };
         },
       },
@@ -476,9 +413,8 @@ export function dashboardRoutes(deps: DashboardDeps) {
         },
         handler: async (req) => {
           const { eventId } = req.params as { eventId: string };
-          const now = deps.clock.now();
-          const r = await retryDeadLetter(deps.ledger, req.apiKey!.tenantId, eventId, now);
-          if (r === 'not-found') {
+          const r = await retryDeadLetterDelivery(deps, req.apiKey!.tenantId, eventId);
+          if (!r.ok && r.refusal === 'not_found') {
             throw ApiError.one(
               404,
               ERROR_CODES.DEAD_LETTER_NOT_FOUND,
@@ -486,7 +422,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
               `no delivery "${eventId}" for this tenant; list dead letters with GET /api/v2/routing/deadletters`,
             );
           }
-          if (r === 'not-dead') {
+          if (!r.ok) {
             throw ApiError.one(
               409,
               ERROR_CODES.NOT_A_DEAD_LETTER,
@@ -494,7 +430,7 @@ export function dashboardRoutes(deps: DashboardDeps) {
               `delivery "${eventId}" is not a dead letter (it was delivered or is already queued again); nothing to retry`,
             );
           }
-          return { eventId, nextAttemptAt: iso(now) };
+          return { eventId, nextAttemptAt: iso(r.nextAttemptAt) };
         },
       },
       {

@@ -258,6 +258,12 @@ export const AmqpSchema = z.strictObject({
   exchange: z.string().min(1).default('callbackd.events'),
 });
 
+/** The supervisor dashboard. */
+export const DashboardSchema = z.strictObject({
+  /** Promise kept = first dialled at most this many minutes after the promised time (the stats' default). */
+  promiseWindowMinutes: positiveInt.max(240).default(5),
+});
+
 export const CallbackdConfigSchema = z
   .strictObject({
     server: ServerSchema.prefault({}),
@@ -270,6 +276,7 @@ export const CallbackdConfigSchema = z
     submitter: SubmitterSchema.prefault({}),
     intake: IntakeSchema.prefault({}),
     amqp: AmqpSchema.prefault({}),
+    dashboard: DashboardSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     for (const [id, queue] of Object.entries(c.queues)) {
