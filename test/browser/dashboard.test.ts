@@ -131,7 +131,8 @@ beforeAll(async () => {
   expect((await call('POST', '/api/v2/routing/callbacks', accepted)).status).toBe(201);
 
   browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
   page.on('dialog', (d) => void d.accept());
   mkdirSync(RESULTS_DIR, { recursive: true });
 }, 120_000);
@@ -230,6 +231,33 @@ describe('the supervisor dashboard in Chromium', () => {
     const wanted = instants(expected.errors.map((e: AnyJson) => e.message).join(' · '));
     await expect.poll(async () => instants(await page.locator('#action-error').textContent())).toBe(wanted);
     expect(await statusOf('cb-pending')).toBe('pending');
+  });
+
+  it('stays readable at phone width: nothing wider than the screen but scrolling tables', async () => {
+    // The same browser context, so the same session cookie.
+    const phone = await page.context().newPage();
+    await phone.setViewportSize({ width: 390, height: 844 });
+    try {
+      await phone.goto(served.url);
+      await phone.getByRole('heading', { name: 'Support' }).waitFor();
+      const overflow = await phone.evaluate(() => {
+        // biome-ignore lint/suspicious/noExplicitAny: runs in the page
+        const d = (globalThis as any).document.documentElement;
+        return d.scrollWidth - d.clientWidth;
+      });
+      await phone.screenshot({ path: join(RESULTS_DIR, 'overview-phone.png'), fullPage: true });
+      expect(overflow).toBeLessThanOrEqual(0);
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('is usable from the keyboard: tab to the callbacks tab and open it with Enter', async () => {
+    await page.getByRole('button', { name: 'Overview' }).focus();
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.locator('#tab-callbacks').waitFor({ state: 'visible' });
+    expect(await page.getByRole('button', { name: 'Callbacks' }).getAttribute('aria-current')).toBe('page');
   });
 
   it('shows a new callback without a reload', async () => {

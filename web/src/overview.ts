@@ -8,15 +8,20 @@ function canvas(label: string): HTMLCanvasElement {
 }
 
 function countsTable(caption: string, counts: Record<string, number>, statuses: readonly string[]) {
+  // A six-status row is wider than a phone: the table scrolls inside its card, not the page.
   return h(
-    'table',
-    { class: 'counts' },
-    h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, ...statuses.map((s) => h('th', { scope: 'col' }, s)))),
+    'div',
+    { class: 'scroll' },
     h(
-      'tbody',
-      {},
-      h('tr', {}, ...statuses.map((s) => h('td', { 'data-status': s }, String(counts[s] ?? 0)))),
+      'table',
+      { class: 'counts' },
+      h('caption', {}, caption),
+      h('thead', {}, h('tr', {}, ...statuses.map((s) => h('th', { scope: 'col' }, s)))),
+      h(
+        'tbody',
+        {},
+        h('tr', {}, ...statuses.map((s) => h('td', { 'data-status': s }, String(counts[s] ?? 0)))),
+      ),
     ),
   );
 }
