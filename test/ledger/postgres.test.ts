@@ -75,6 +75,7 @@ if (!url) {
           'api_keys',
           'callback_history',
           'callbacks',
+          'dashboard_sessions',
           'jobs',
           'outbox',
           'schema_migrations',
