@@ -28,6 +28,7 @@ import type { CallbackRecord, Job, Store } from '../ledger/port.js';
 import { backoffMs } from '../shared/backoff.js';
 import type { CapacityGate, PolicyLookup } from './capacity.js';
 import { describeError } from './loop.js';
+import { reattemptAt } from './reattempt.js';
 import {
   complete,
   createJobLoop,
@@ -154,6 +155,9 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
       if (ids.length > 0 && !ids.includes(rec.callbackId)) continue;
       if (tenants.length > 0 && !tenants.includes(rec.tenantId)) continue;
+      // A re-attempt must not adopt an earlier attempt's (ended) callback, nor the other way round.
+      const attempt = attrs.map((a) => a[ATTR.attempt]).find((v) => v !== undefined) ?? '1';
+      if (ids.length > 0 && attempt !== String(rec.callAttempt ?? 1)) continue;
       mine.push(full);
     }
     return mine;
@@ -181,7 +185,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
             conversationId: keep.id,
             submitInFlightAt: null,
             attempts: rec.attempts + 1,
-            nextAttemptAt: null,
+            nextAttemptAt: reattemptAt(rec),
           },
         },
         channels,
@@ -294,6 +298,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       const created = await genesys.createCallback(rec.spec, {
         ...(queueId !== rec.spec.routingData.queueId ? { queueId } : {}),
         tenantId: rec.tenantId,
+        ...((rec.callAttempt ?? 1) > 1 ? { attempt: rec.callAttempt } : {}),
         sendWithinMs,
       });
       conversationId = created.conversationId;
@@ -311,7 +316,12 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
           to: 'pending',
           reason: routeReason,
           at,
-          set: { conversationId, submitInFlightAt: null, attempts: rec.attempts + 1, nextAttemptAt: null },
+          set: {
+            conversationId,
+            submitInFlightAt: null,
+            attempts: rec.attempts + 1,
+            nextAttemptAt: reattemptAt(rec),
+          },
         },
         channels,
       ),

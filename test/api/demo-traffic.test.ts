@@ -32,7 +32,7 @@ async function statuses(a: App): Promise<string[]> {
 async function until(what: string, probe: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${await statuses(app!)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

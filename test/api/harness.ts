@@ -19,7 +19,7 @@ import { defaultConfigInput } from '../../src/config/defaults.js';
 import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { type Clock, SCOPES, type Scope } from '../../src/domain/types.js';
 import type { GenesysPort } from '../../src/genesys/port.js';
-import { openStore } from '../../src/ledger/index.js';
+import { KyselyStore, openStore } from '../../src/ledger/index.js';
 import type { Store } from '../../src/ledger/port.js';
 
 /** Monday 2030-01-07 10:00 in New York: inside both demo queues' hours and the calling window. */
@@ -85,14 +85,22 @@ export async function startTestApi(
     genesys?: GenesysPort;
     bodyLimitBytes?: number;
     trusted?: TrustedNumberLookup;
+    /** Instead of the demo queues. */
+    queues?: Map<string, QueueInfo>;
+    /** Instead of a SQLite ledger in a temp dir (migrated and closed by the harness). */
+    store?: Store;
+    /** The routes' clock instead of `TestApi.clock` (e.g. a simulator clock). */
+    routeClock?: Clock;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-api-'));
-  const store = openStore(join(dir, 'ledger.db'));
+  const store = opts.store ?? openStore(join(dir, 'ledger.db'));
   await store.migrate();
   const clock = new ManualClock();
   const perMinute = opts.ratePerMinute ?? 60_000;
   const webDir = fileURLToPath(new URL('../../dist/web', import.meta.url));
+  // The dashboard's read models query the ledger directly, so they need the Kysely-backed store.
+  if (!(store instanceof KyselyStore)) throw new Error('startTestApi needs a store from openStore()');
   const ledger = { db: store.kysely, dialect: store.dialect };
   const sessions = createSessions(ledger);
   const streams = createTransitionStreams(ledger, { pollIntervalMs: 50 });
@@ -106,8 +114,8 @@ export async function startTestApi(
     logger: pino({ level: 'silent' }),
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     routes: apiRoutes({
-      clock,
-      queues: demoQueues(),
+      clock: opts.routeClock ?? clock,
+      queues: opts.queues ?? demoQueues(),
       trusted: opts.trusted ?? staticTrustedNumbers(),
       genesys: opts.genesys ?? unreachablePlatform,
       version: 'test',
@@ -115,8 +123,8 @@ export async function startTestApi(
       extraRoutes: dashboardRoutes({
         ledger,
         sessions,
-        clock,
-        queues: demoQueues(),
+        clock: opts.routeClock ?? clock,
+        queues: opts.queues ?? demoQueues(),
         budget,
         streams,
         webDir,

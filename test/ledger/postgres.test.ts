@@ -79,6 +79,7 @@ if (!url) {
           'jobs',
           'outbox',
           'schema_migrations',
+          'slot_holds',
           'tenants',
         ]);
       } finally {
