@@ -88,6 +88,7 @@ async function serve(opts: {
     if (e.code === 'EADDRINUSE') {
       throw usageError(`port ${opts.port ?? config.server.port} is in use; pass another with --port or PORT`);
     }
+    if (e.code === 'LEDGER_IN_USE') throw usageError(e.message);
     throw new CliError(`cannot start: ${e.message}`, EXIT.unreachable);
   }
   const lines: string[] = [];
