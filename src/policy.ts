@@ -21,6 +21,11 @@ export const POLICY = {
     requestsPerMinutePerKey: LIMITS.defaultRequestsPerMinutePerKey,
   },
 
+  dashboard: {
+    /** Promise kept = first dialled at most this many minutes after the promised time. */
+    promiseWindowMinutes: 5,
+  },
+
   genesys: {
     /** Client-side token bucket (Genesys: 300 per minute per client-credentials token). */
     requestsPerMinute: LIMITS.genesysRequestsPerMinute,

@@ -262,6 +262,12 @@ export const AmqpSchema = z.strictObject({
   exchange: z.string().min(1).default(POLICY.amqp.exchange),
 });
 
+/** The supervisor dashboard. */
+export const DashboardSchema = z.strictObject({
+  /** Promise kept = first dialled at most this many minutes after the promised time (the stats' default). */
+  promiseWindowMinutes: positiveInt.max(240).default(POLICY.dashboard.promiseWindowMinutes),
+});
+
 /** Cluster mode (several instances on one PostgreSQL ledger). */
 export const ClusterSchema = z
   .strictObject({
@@ -289,6 +295,7 @@ export const CallbackdConfigSchema = z
     intake: IntakeSchema.prefault({}),
     amqp: AmqpSchema.prefault({}),
     cluster: ClusterSchema.prefault({}),
+    dashboard: DashboardSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     for (const [id, queue] of Object.entries(c.queues)) {
