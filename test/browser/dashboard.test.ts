@@ -96,7 +96,7 @@ beforeAll(async () => {
       numbers: [`+1415555020${'ABCDEFG'.indexOf(s)}`],
     })),
   ];
-  config.tracking.pollIntervalMs = 1000;
+  config.tracking = { ...config.tracking, pollIntervalMs: 1000 };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify(config));
   served = await startServe(join(dir, 'serve'), {
