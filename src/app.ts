@@ -20,6 +20,7 @@ import { createCapacityGate } from './engine/capacity.js';
 import type { EventChannel } from './engine/events.js';
 import { createAmqpPublisher } from './engine/events-amqp.js';
 import { createEventsListener } from './engine/events-listener.js';
+import { createCallbackEventIndex, createCallbackLookup } from './genesys/lookup.js';
 import { createWebhookDelivery } from './engine/outbox-webhook.js';
 import { createRescheduleFollowup } from './engine/reschedule.js';
 import { createSubmitter } from './engine/submitter.js';
@@ -161,11 +162,23 @@ function startWorkers(
     });
   };
 
+  // The look-up by callbackId (unclear creates, cancels of in-flight creates) reads the channel's
+  // callback events first; search and analytics windows carry it when the channel is down.
+  const eventIndex = createCallbackEventIndex();
+  const lag = config.submitter.analyticsLagMs;
+  const lookup = createCallbackLookup({
+    genesys,
+    clock,
+    events: eventIndex,
+    searchLagMs: lag,
+    detailsLagMs: lag,
+  });
   const submitter = createSubmitter({
     store,
     genesys,
     clock,
     workerId,
+    lookup,
     capacity: createCapacityGate({ genesys, clock, policies }),
     policies,
     channels,
@@ -189,20 +202,22 @@ function startWorkers(
     onError,
   });
   loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
-  const listener = eventMode
-    ? createEventsListener({
-        store,
-        genesys,
-        tracker,
-        clock,
-        queueIds: Object.keys(config.queues),
-        heartbeatTimeoutMs: config.tracking.heartbeatTimeoutMs,
-        onError: (err, context) => log.warn({ err, context }, 'tracking events listener'),
-        onState: (state, detail) => log.info({ ...detail, state }, 'tracking events channel'),
-      })
-    : null;
+  const listener =
+    eventMode || config.tracking.channel
+      ? createEventsListener({
+          store,
+          genesys,
+          tracker,
+          clock,
+          eventIndex,
+          queueIds: Object.keys(config.queues),
+          heartbeatTimeoutMs: config.tracking.heartbeatTimeoutMs,
+          onError: (err, context) => log.warn({ err, context }, 'tracking events listener'),
+          onState: (state, detail) => log.info({ ...detail, state }, 'tracking events channel'),
+        })
+      : null;
 
-  const cancels = createCancelFollowup({ store, genesys, clock, workerId, onError });
+  const cancels = createCancelFollowup({ store, genesys, lookup, clock, workerId, onError });
   loop('cancel-followup', 5_000, async () => (await cancels.runOnce()).jobs > 0);
   const reschedules = createRescheduleFollowup({ store, genesys, clock, workerId, policies, onError });
   loop('reschedule-followup', 5_000, async () => (await reschedules.runOnce()).jobs > 0);

@@ -14,7 +14,8 @@ import type { Clock, Reason } from '../domain/types.js';
 import { GenesysAuthError } from '../genesys/auth.js';
 import { ATTR } from '../genesys/mapping.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
-import { mapConversation } from '../genesys/state-map.js';
+import type { CallbackLookup } from '../genesys/lookup.js';
+import { conversationFacts, mapConversation } from '../genesys/state-map.js';
 import type { Job, Store } from '../ledger/port.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
@@ -38,7 +39,7 @@ function cancelReason(): Reason {
 
 export async function cancelCallback(
   store: Store,
-  genesys: Pick<GenesysPort, 'disconnectCallback' | 'getCallbackConversation'>,
+  genesys: Pick<GenesysPort, 'disconnectCallback' | 'getConversation'>,
   clock: Clock,
   tenantId: string,
   callbackId: string,
@@ -95,7 +96,7 @@ export async function cancelCallback(
       // Refused: most often because the conversation already ended. See how it ended.
       let mapped: ReturnType<typeof mapConversation>;
       try {
-        mapped = mapConversation(await genesys.getCallbackConversation(conversationId));
+        mapped = mapConversation(await genesys.getConversation(conversationId));
       } catch (readErr) {
         if (readErr instanceof PlatformError || readErr instanceof GenesysAuthError) {
           return platformUnavailable('disconnect', err.reason.code);
@@ -147,7 +148,9 @@ export async function cancelCallback(
 
 export interface CancelFollowupOptions {
   store: Store;
-  genesys: Pick<GenesysPort, 'findByCallbackId' | 'disconnectCallback'>;
+  genesys: Pick<GenesysPort, 'getCallbackConversation' | 'disconnectCallback'>;
+  /** Finds the platform callbacks carrying a callbackId (genesys/lookup.ts). */
+  lookup: Pick<CallbackLookup, 'lookup'>;
   clock: Clock;
   workerId: string;
   batchSize?: number;
@@ -180,11 +183,20 @@ export function createCancelFollowup(options: CancelFollowupOptions): CancelFoll
       return 0;
     }
     const now = clock.now();
-    const found = await genesys.findByCallbackId(rec.callbackId, rec.createdAt - 60_000, now + 60_000);
+    const report = await options.lookup.lookup({
+      callbackId: rec.callbackId,
+      tenantId: rec.tenantId,
+      queueIds: [rec.spec.routingData.queueId],
+      callbackNumber: rec.spec.callbackNumber,
+      attemptFrom: rec.createdAt,
+      attemptTo: now,
+    });
     let disconnected = 0;
-    for (const conversation of found) {
+    for (const id of report.found) {
+      const conversation = await genesys.getCallbackConversation(id);
       if (!belongsTo(conversation.participants, rec.tenantId)) continue;
-      if (mapConversation(conversation).status !== 'pending') continue;
+      // Already over on the platform: nothing to disconnect.
+      if (conversationFacts(conversation).ended) continue;
       await genesys.disconnectCallback(conversation.id);
       disconnected++;
     }

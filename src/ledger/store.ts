@@ -157,6 +157,7 @@ export class KyselyStore implements Store {
         next_attempt_at: null,
         submit_inflight_at: null,
         last_checked_at: null,
+        first_dialed_at: null,
         last_changed_at: at,
         created_at: at,
         updated_at: at,
@@ -201,6 +202,7 @@ export class KyselyStore implements Store {
         nextAttemptAt: null,
         submitInFlightAt: null,
         lastCheckedAt: null,
+        firstDialedAt: null,
         createdAt: at,
         updatedAt: at,
         history: [{ status: 'accepted', at: new Date(at).toISOString(), reason: null }],
@@ -344,6 +346,7 @@ export class KyselyStore implements Store {
       if (set.attempts !== undefined) changes.attempts = set.attempts;
       if (set.nextAttemptAt !== undefined) changes.next_attempt_at = set.nextAttemptAt;
       if (set.submitInFlightAt !== undefined) changes.submit_inflight_at = set.submitInFlightAt;
+      if (set.firstDialedAt !== undefined) changes.first_dialed_at = set.firstDialedAt;
       if (set.spec !== undefined) {
         const scheduledAt = Date.parse(set.spec.scheduledTime);
         if (!Number.isFinite(scheduledAt)) {
@@ -663,6 +666,7 @@ export class KyselyStore implements Store {
       nextAttemptAt: r.next_attempt_at,
       submitInFlightAt: r.submit_inflight_at,
       lastCheckedAt: r.last_checked_at,
+      firstDialedAt: r.first_dialed_at === null ? null : Number(r.first_dialed_at),
       createdAt: r.created_at,
       updatedAt: r.updated_at,
     };

@@ -24,6 +24,7 @@ const PERMISSIONS = {
   dids: 'telephony:plugin:all (or a role that can list DIDs)',
   observations: 'analytics:queueObservation:view',
   details: 'analytics:conversationDetail:view',
+  attributes: 'conversation:participant:attributesview',
 };
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; fatal: boolean; fix: string };
@@ -98,21 +99,32 @@ export async function diagnose(
       ? { ok: true, check: 'permission to read queue observations (capacity pre-flight)' }
       : { ok: false, check: 'permission to read queue observations (capacity pre-flight)', fix: obs.fix },
   );
-  const details = await attempt('the conversation details query', PERMISSIONS.details, () =>
-    genesys.findByCallbackId('callbackd-doctor-probe', nowMs - 3_600_000, nowMs),
-  );
-  findings.push(
-    details.ok
-      ? {
-          ok: true,
-          check: 'permission to query conversation details (finding callbacks after an unclear answer)',
-        }
-      : {
-          ok: false,
-          check: 'permission to query conversation details (finding callbacks after an unclear answer)',
-          fix: details.fix,
-        },
-  );
+  // The look-up by callbackId after an unclear create needs both (genesys/lookup.ts).
+  const lookupChecks = [
+    {
+      check: 'permission to query conversation details (look-up by queue and number after an unclear create)',
+      what: 'the conversation details query',
+      permission: PERMISSIONS.details,
+      run: () =>
+        genesys.findCallbackCandidates({
+          queueIds,
+          callbackNumber: '+10000000000',
+          from: nowMs - 3_600_000,
+          to: nowMs,
+          maxPages: 1,
+        }),
+    },
+    {
+      check: 'permission to search participant attributes (look-up by callbackId after an unclear create)',
+      what: 'the participant-attributes search',
+      permission: PERMISSIONS.attributes,
+      run: () => genesys.searchAttributes(nowMs - 3_600_000, nowMs, 1),
+    },
+  ];
+  for (const c of lookupChecks) {
+    const r = await attempt<unknown>(c.what, c.permission, c.run);
+    findings.push(r.ok ? { ok: true, check: c.check } : { ok: false, check: c.check, fix: r.fix });
+  }
 
   for (const [id, policy] of Object.entries(config.queues)) {
     const label = `queue ${policy.name} (${id})`;

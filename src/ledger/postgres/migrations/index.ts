@@ -1,6 +1,7 @@
 import type { Migration } from '../../migration.js';
 import { migration as m0001 } from './0001_init.js';
 import { migration as m0002 } from './0002_list_status_queue_index.js';
+import { migration as m0004 } from './0004_first_dialed_at.js';
 
 /** Every PostgreSQL migration, in the order they apply. Append only. */
-export const postgresMigrations: readonly Migration[] = [m0001, m0002];
+export const postgresMigrations: readonly Migration[] = [m0001, m0002, m0004];
