@@ -12,9 +12,9 @@
 import { ERROR_CODES } from '../domain/errors.js';
 import type { Clock, Reason } from '../domain/types.js';
 import { GenesysAuthError } from '../genesys/auth.js';
+import type { CallbackLookup } from '../genesys/lookup.js';
 import { ATTR } from '../genesys/mapping.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
-import type { CallbackLookup } from '../genesys/lookup.js';
 import { conversationFacts, mapConversation } from '../genesys/state-map.js';
 import type { Job, Store } from '../ledger/port.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';

@@ -33,8 +33,8 @@
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
-import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { platformChange } from '../genesys/platform-change.js';
+import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { type MappedConversation, mapConversation } from '../genesys/state-map.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
 import type { PolicyLookup } from './capacity.js';

@@ -24,6 +24,8 @@ interface ResourceState {
   remaining: number;
   resetAt: EpochMs;
   nextAt: EpochMs;
+  /** What is left of the window spread over the time until reset, as of the last answer. */
+  spacingMs: number;
 }
 
 export interface HeaderPacerOptions {
@@ -68,16 +70,24 @@ export class HeaderPacer {
     const prev = this.resources.get(resource);
     if (allowed !== undefined && count !== undefined && allowed > 0) {
       const resetAt = now + Math.max(0, resetS ?? 60) * 1000;
+      const remaining = Math.max(0, allowed - count);
       this.resources.set(resource, {
         allowed,
-        remaining: Math.max(0, allowed - count),
+        remaining,
         resetAt,
         nextAt: prev?.nextAt ?? now,
+        spacingMs: remaining > 0 ? (resetAt - now) / remaining : resetAt - now,
       });
     }
     if (answer.status === 429) {
       const until = now + Math.max(retryAfterMs ?? 0, resetS !== undefined ? resetS * 1000 : 0);
-      const s = this.resources.get(resource) ?? { allowed: 0, remaining: 0, resetAt: until, nextAt: now };
+      const s = this.resources.get(resource) ?? {
+        allowed: 0,
+        remaining: 0,
+        resetAt: until,
+        nextAt: now,
+        spacingMs: 0,
+      };
       s.remaining = 0;
       s.resetAt = Math.max(s.resetAt, until);
       this.resources.set(resource, s);
@@ -99,9 +109,8 @@ export class HeaderPacer {
       at = Math.max(s.resetAt, s.nextAt);
     } else if (s.allowed < this.bucketPerMinute) {
       // Spread what is left of the window over the time until it resets.
-      const spacing = (s.resetAt - now) / s.remaining;
       at = Math.max(now, s.nextAt);
-      s.nextAt = at + spacing;
+      s.nextAt = at + s.spacingMs;
     } else {
       at = now;
     }

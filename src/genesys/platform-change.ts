@@ -6,8 +6,8 @@
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import type { CallbackSpec, Reason } from '../domain/types.js';
-import { platformSchedule } from './state-map.js';
 import type { PlatformConversation } from './port.js';
+import { platformSchedule } from './state-map.js';
 
 export interface PlatformChange {
   spec: CallbackSpec;

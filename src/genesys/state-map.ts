@@ -72,7 +72,7 @@ export interface ConversationFacts {
   legDisconnectType: string | undefined;
   /** The customer callback media's disconnectType (any callback media's when none is the customer's). */
   callbackDisconnectType: string | undefined;
-  /** The agent's wrap-up code (participant or communication). */
+  /** The agent's wrap-up code (participant or communication), else any participant's. */
   wrapUpCode: string | undefined;
   /** The platform expects a wrap-up that has not come yet. */
   wrapUpDue: boolean;
@@ -330,7 +330,10 @@ export function conversationFacts(conversation: PlatformConversation, o: MapOpti
   const agents = ps.filter((p) => AGENT_PURPOSES.has(p.purpose ?? ''));
   const customerCallback = withCallback.find((p) => CUSTOMER_PURPOSES.has(p.purpose ?? ''));
   const ended = withCallback.length > 0 && withCallback.every(mediaEnded) && allLegs.every(legEnded);
-  const wrapUpCode = agents.map((p) => p.wrapupCode).find((c) => c !== undefined);
+  // The agent's wrap-up first; a flow that ends a callback without an agent may leave one elsewhere.
+  const wrapUpCode =
+    agents.map((p) => p.wrapupCode).find((c) => c !== undefined) ??
+    ps.map((p) => p.wrapupCode).find((c) => c !== undefined);
   const ends = [...ps.map((p) => ms(p.endTime)), ...allLegs.map((l) => ms(l.disconnectedTime))].filter(
     (t): t is EpochMs => t !== undefined,
   );

@@ -2,10 +2,12 @@
  * Cancel and reschedule as the API calls them, against the simulator and a SQLite ledger:
  * only while accepted or pending, safe to repeat, never resurrected by a submit in flight.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cancelCallback, createCancelFollowup } from '../../src/engine/cancel.js';
 import { createRescheduleFollowup, rescheduleCallback } from '../../src/engine/reschedule.js';
 import { staticTrustedNumbers } from '../../src/engine/trusted-numbers.js';
+import { createCallbackLookup } from '../../src/genesys/lookup.js';
 import { type EngineHarness, MINUTE, policies, startEngineHarness, statusIs } from './harness.js';
 
 let h: EngineHarness;
@@ -50,6 +52,7 @@ describe('cancel racing a submit', () => {
     const followup = createCancelFollowup({
       store: h.store,
       genesys: h.genesys,
+      lookup: createCallbackLookup({ genesys: h.genesys, clock: h.sim.clock }),
       clock: h.sim.clock,
       workerId: 'cancel-followup',
     });
