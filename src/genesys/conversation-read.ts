@@ -45,6 +45,7 @@ export function compact<T extends object>(o: T): T {
 }
 
 const codeOf = (w: unknown) => str((w as { code?: unknown } | undefined)?.code);
+const nameOf = (w: unknown) => str((w as { name?: unknown } | undefined)?.name);
 const idOf = (r: unknown) => str((r as { id?: unknown } | undefined)?.id);
 
 /** CallbackConversation (GET …/conversations/callbacks/{id}) or a queue callback event body. */
@@ -71,6 +72,7 @@ export function fromCallbackConversation(
         connectedTime: str(p.connectedTime),
         endTime: str(p.endTime),
         wrapupCode: codeOf(p.wrapup),
+        wrapupName: nameOf(p.wrapup),
         errorInfo: errorInfoOf(p.errorInfo),
         wrapupRequired: typeof p.wrapupRequired === 'boolean' ? p.wrapupRequired : undefined,
       }),
@@ -100,9 +102,9 @@ export function fromConversation(body: unknown, fallbackId: string): PlatformCon
           errorInfo: errorInfoOf(c.errorInfo),
         }),
       );
-      const wrapup =
-        codeOf(p.wrapup) ??
-        [...callbacks, ...objs(p.calls)].map((m) => codeOf(m.wrapup)).find((c) => c !== undefined);
+      const wrapupOf = [p.wrapup, ...[...callbacks, ...objs(p.calls)].map((m) => m.wrapup)].find(
+        (w) => codeOf(w) !== undefined,
+      );
       return compact<PlatformParticipant>({
         id: str(p.id),
         purpose: str(p.purpose),
@@ -116,7 +118,8 @@ export function fromConversation(body: unknown, fallbackId: string): PlatformCon
         startTime: str(p.startTime),
         connectedTime: str(cb?.connectedTime) ?? (cb === undefined ? str(p.connectedTime) : undefined),
         endTime: cb ? (str(cb.disconnectedTime) ?? str(p.endTime)) : str(p.endTime),
-        wrapupCode: wrapup,
+        wrapupCode: codeOf(wrapupOf),
+        wrapupName: nameOf(wrapupOf),
         wrapupRequired: typeof p.wrapupRequired === 'boolean' ? p.wrapupRequired : undefined,
         calls: calls.length > 0 ? calls : undefined,
       });

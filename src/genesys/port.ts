@@ -38,6 +38,8 @@ export interface PlatformParticipant {
   connectedTime?: string;
   endTime?: string;
   wrapupCode?: string;
+  /** The wrap-up code's name, when the read carries it (wrapup.code is often the code's id). */
+  wrapupName?: string;
   /** Why the platform ended the callback media with an error. */
   errorInfo?: { code?: string; message?: string };
   /** True when this participant holds callback media (state … above are that media's). */

@@ -74,6 +74,8 @@ export interface ConversationFacts {
   callbackDisconnectType: string | undefined;
   /** The agent's wrap-up code (participant or communication), else any participant's. */
   wrapUpCode: string | undefined;
+  /** That wrap-up code's name, when the read carries it. */
+  wrapUpName: string | undefined;
   /** The platform expects a wrap-up that has not come yet. */
   wrapUpDue: boolean;
   /** errorInfo.code of any media. */
@@ -135,7 +137,7 @@ const DEFAULT_REASON: Record<Unreached, Reason> = {
 
 function codes(f: ConversationFacts): string {
   const parts = [
-    f.wrapUpCode !== undefined ? `wrapUpCode ${f.wrapUpCode}` : undefined,
+    f.wrapUpCode !== undefined ? `wrapUpCode ${f.wrapUpName ?? f.wrapUpCode}` : undefined,
     f.legDisconnectType !== undefined ? `voice leg disconnectType ${f.legDisconnectType}` : undefined,
     f.callbackDisconnectType !== undefined
       ? `callback disconnectType ${f.callbackDisconnectType}`
@@ -185,7 +187,8 @@ export const STATE_TABLE: readonly StateRule[] = [
     when: "ended with a wrap-up code (or flow error code) the queue's wrapUpOutcomes maps: that outcome",
     decide: (f, o) => {
       if (!f.ended || !o.wrapUpOutcomes) return undefined;
-      for (const code of [f.wrapUpCode, ...f.errorCodes]) {
+      // Keys may name a wrap-up code by name or by id (the platform's wrapup.code is often the id).
+      for (const code of [f.wrapUpName, f.wrapUpCode, ...f.errorCodes]) {
         const outcome = code !== undefined ? o.wrapUpOutcomes[code] : undefined;
         if (code !== undefined && outcome) return fromWrapUp(code, outcome, f);
       }
@@ -331,9 +334,9 @@ export function conversationFacts(conversation: PlatformConversation, o: MapOpti
   const customerCallback = withCallback.find((p) => CUSTOMER_PURPOSES.has(p.purpose ?? ''));
   const ended = withCallback.length > 0 && withCallback.every(mediaEnded) && allLegs.every(legEnded);
   // The agent's wrap-up first; a flow that ends a callback without an agent may leave one elsewhere.
-  const wrapUpCode =
-    agents.map((p) => p.wrapupCode).find((c) => c !== undefined) ??
-    ps.map((p) => p.wrapupCode).find((c) => c !== undefined);
+  const wrappedUp =
+    agents.find((p) => p.wrapupCode !== undefined) ?? ps.find((p) => p.wrapupCode !== undefined);
+  const wrapUpCode = wrappedUp?.wrapupCode;
   const ends = [...ps.map((p) => ms(p.endTime)), ...allLegs.map((l) => ms(l.disconnectedTime))].filter(
     (t): t is EpochMs => t !== undefined,
   );
@@ -354,6 +357,7 @@ export function conversationFacts(conversation: PlatformConversation, o: MapOpti
       customerCallback?.disconnectType ??
       withCallback.map((p) => p.disconnectType).find((d) => d !== undefined),
     wrapUpCode,
+    wrapUpName: wrappedUp?.wrapupName,
     wrapUpDue:
       wrapUpCode === undefined && agentEngaged && agents.some((p) => p.wrapupRequired === true) && !graceOver,
     errorCodes: [
