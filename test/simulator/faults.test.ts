@@ -27,7 +27,7 @@ describe('rate limit per token', () => {
     h.sim.clock.advanceMs(20_000);
     const limited = await h.api('GET', QUEUE);
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ status: 429, code: 'too.many.requests' });
+    expect(limited.body).toMatchObject({ status: 429, code: 'too.many.requests.retry.after' });
     expect(limited.headers.get('retry-after')).toBe('40');
     expect(limited.headers.get('inin-ratelimit-reset')).toBe('40');
     expect(limited.headers.get('inin-ratelimit-allowed')).toBe('5');
@@ -193,7 +193,7 @@ describe('control API over HTTP', () => {
     expect(rule.status).toBe(200);
     const id = await h.create({ callbackNumbers: ['+14155550199'], data: { callbackId: 'k' } });
     await h.create({ data: { callbackId: 'other' } });
-    h.sim.clock.advanceMs(3600_000 + 10_000);
+    h.sim.clock.advanceMs(3600_000 + 30_000);
     const list = await h.raw('GET', '/sim/conversations?callbackId=k', undefined, {});
     expect(list.body.total).toBe(1);
     expect(list.body.conversations[0]).toMatchObject({ id, endReason: 'busy' });
@@ -223,11 +223,11 @@ describe('control API over HTTP', () => {
     const q = await h.raw(
       'POST',
       `/sim/queues/${SUPPORT_QUEUE_ID}`,
-      JSON.stringify({ agents: 1, capacity: { maxWaiting: 3, mode: 'refuse' } }),
+      JSON.stringify({ agents: 1, capacity: { maxWaiting: 3 } }),
       {},
     );
     expect(q.status).toBe(200);
-    expect(q.body[0]).toMatchObject({ agents: 1, capacity: { maxWaiting: 3, mode: 'refuse' } });
+    expect(q.body[0]).toMatchObject({ agents: 1, capacity: { maxWaiting: 3 } });
     expect((await h.raw('POST', '/sim/queues/nope', JSON.stringify({ agents: 1 }), {})).status).toBe(404);
     expect((await h.raw('POST', '/sim/settings', '{oops', {})).status).toBe(400);
   });

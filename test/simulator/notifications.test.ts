@@ -49,8 +49,17 @@ describe('notification channels', () => {
         .map((m) => m.eventBody.participants.find((p: Json) => p.purpose === 'customer').state);
       return s.at(-1) === 'disconnected' ? s : undefined;
     });
-    // created, offered to an agent, dialing, customer answered, bridged to the agent, ended
-    expect(states).toEqual(['none', 'none', 'dialing', 'connected', 'connected', 'disconnected']);
+    // The customer's callback media: scheduled (an event-only state), connected from the due time
+    // through every call, disconnected when the agent's callback ends.
+    expect(states[0]).toBe('scheduled');
+    expect(states[1]).toBe('connected');
+    expect(new Set(states.slice(1, -1))).toEqual(new Set(['connected']));
+    expect(states.at(-1)).toBe('disconnected');
+    const first = messages.find((m) => m.eventBody.id === id)!;
+    expect(first.eventBody.participants[0]).toMatchObject({
+      initialState: 'scheduled',
+      attributes: { callbackId: 'cb-CRM-998271-20240615T160000Z' },
+    });
     expect(messages.every((m) => m.topicName !== topic(BILLING_QUEUE_ID))).toBe(true);
   });
 
