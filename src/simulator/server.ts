@@ -21,6 +21,7 @@ import type { Platform } from './model.js';
 import { HEARTBEAT_INTERVAL_MS, Notifications } from './notifications.js';
 import type { SimOrgDef } from './org.js';
 import type { Random } from './random.js';
+import type { ViewContext } from './views.js';
 
 export { checkNumberRule, simConversationJson } from './api/control.js';
 export { ENDPOINTS, type EndpointName, type SimSettings } from './api/http.js';
@@ -31,6 +32,7 @@ export class SimServer {
   readonly server: Server;
   readonly faults: Faults;
   readonly notifications: Notifications;
+  readonly views: ViewContext;
   private readonly auth: Auth;
   private counters = new Map<string, Map<string, number>>();
   private readonly routes: Route[];
@@ -46,8 +48,10 @@ export class SimServer {
     private readonly seed: number,
   ) {
     this.faults = new Faults(random);
-    this.notifications = new Notifications(platform, () => scheduler.now(), log);
-    const ctx: SimContext = { org, platform, scheduler, settings, notifications: this.notifications };
+    const views: ViewContext = { divisionId: org.divisionId, queueName: (id) => platform.queueName(id) };
+    this.views = views;
+    this.notifications = new Notifications(platform, () => scheduler.now(), log, views);
+    const ctx: SimContext = { org, platform, scheduler, settings, notifications: this.notifications, views };
     this.auth = new Auth(ctx);
     this.routes = [
       ...this.auth.routes(),
@@ -151,17 +155,26 @@ export class SimServer {
       queues: this.org.queues.map((def) => ({
         id: def.id,
         name: def.name,
-        mediaSettings: { callback: callbackMediaSettings(this.platform) },
+        mediaSettings: { callback: callbackMediaSettings(this.platform, def.id) },
         wrapupCodes: def.wrapupCodes,
         agents: q(def.id)?.agents.length ?? 0,
         capacity: q(def.id)?.capacity ?? null,
+        flow: q(def.id)?.def.flow,
+        agentWrapUps: q(def.id)?.def.agentWrapUps,
+        agentOnUnreached: q(def.id)?.def.agentOnUnreached,
       })),
       dids: this.org.dids,
       customers: this.org.customers,
       numberRules: Object.fromEntries(this.platform.numberRules),
       defaultRule: this.platform.defaultRule,
+      settings: { ...this.settings },
       requestsPerMinute: this.settings.requestsPerMinute,
       analyticsLagMs: this.settings.analyticsLagMs,
+      notifications: {
+        enabled: this.notifications.enabled,
+        forbiddenTopics: [...this.notifications.forbiddenTopics],
+      },
+      carrierRejectsUnknownCallerId: this.platform.carrierRejectsUnknownCallerId,
       clock: { now: this.scheduler.nowIso(), mode: this.scheduler.mode },
     };
   }
@@ -306,7 +319,7 @@ export class SimServer {
       let clientId = '';
       if (route.auth) {
         clientId = this.auth.authenticate(req);
-        this.auth.rateLimit(req, rateHeaders);
+        this.auth.rateLimit(req, route.endpoint, rateHeaders);
       }
       if (body === 'tooLarge') {
         throw new ApiError(

@@ -13,7 +13,7 @@ import {
   SUPPORT_QUEUE_ID,
   startSimulator,
 } from '../../src/simulator/index.js';
-import { START } from './helpers.js';
+import { type Json, START } from './helpers.js';
 
 interface SdkClient {
   setGateway(g: { host: string; protocol?: string; port?: number }): void;
@@ -28,6 +28,10 @@ interface Sdk {
     patchConversationsCallbacks(body: Models.PatchCallbackRequest): Promise<Models.PatchCallbackResponse>;
     patchConversationsCallback(id: string, body: Models.Conversation): Promise<Models.Conversation>;
     postConversationsCallbacksBulkDisconnect(body: Models.BulkCallbackDisconnectRequest): Promise<void>;
+    getConversation(id: string): Promise<Models.Conversation>;
+    postConversationsParticipantsAttributesSearch(
+      body: Models.ConversationParticipantSearchRequest,
+    ): Promise<Models.JsonCursorSearchResponse>;
   };
   RoutingApi: new () => {
     getRoutingQueue(id: string): Promise<Models.Queue>;
@@ -43,6 +47,13 @@ interface Sdk {
     postAnalyticsConversationsDetailsQuery(
       body: Models.ConversationQuery,
     ): Promise<Models.AnalyticsConversationQueryResponse>;
+    getAnalyticsConversationsDetails(opts: {
+      id: string[];
+    }): Promise<Models.AnalyticsConversationWithoutAttributesMultiGetResponse>;
+    postAnalyticsConversationDetailsProperties(
+      conversationId: string,
+      body: Models.PropertyIndexRequest,
+    ): Promise<Models.PropertyIndexRequest>;
   };
   NotificationsApi: new () => {
     postNotificationsChannels(): Promise<Models.Channel>;
@@ -170,8 +181,40 @@ describe('the official SDK against the simulator', () => {
     };
     expect((await analytics.postAnalyticsConversationsDetailsQuery(query)).totalHits).toBe(0);
     sim.clock.advanceMs(2000);
+    // As on the platform, a property predicate matches indexed segment properties, never `data`.
+    expect((await analytics.postAnalyticsConversationsDetailsQuery(query)).totalHits).toBe(0);
+    const convId = created.conversation!.id!;
+    const byId = await analytics.getAnalyticsConversationsDetails({ id: [convId] });
+    expect(byId.conversations?.map((c) => c.conversationId)).toEqual([convId]);
+    const callbackSession = byId.conversations?.[0]?.participants
+      ?.find((p) => p.purpose === 'customer')
+      ?.sessions?.find((x) => x.mediaType === 'callback');
+    expect(callbackSession?.segments?.[0]?.segmentType).toBe('scheduled');
+    await analytics.postAnalyticsConversationDetailsProperties(convId, {
+      sessionId: callbackSession!.sessionId!,
+      targetDate: '2024-06-15T15:00:00.000Z',
+      properties: [{ property: 'callbackId', propertyType: 'string', value: 'sdk-details' }],
+    });
     const found = await analytics.postAnalyticsConversationsDetailsQuery(query);
-    expect(found.conversations?.map((c) => c.conversationId)).toEqual([created.conversation.id]);
+    expect(found.conversations?.map((c) => c.conversationId)).toEqual([convId]);
+
+    sim.clock.advanceMs(3000); // the search's own lag (searchLagMs, 5 s by default)
+    const search = await new platformClient.ConversationsApi().postConversationsParticipantsAttributesSearch({
+      query: [
+        {
+          type: 'DATE_RANGE',
+          fields: ['startTime'],
+          startValue: '2024-06-15T14:00:00.000Z',
+          endValue: '2024-06-15T16:00:00.000Z',
+        },
+      ],
+    });
+    const rows = search.results as { conversationId: string; participantData: Json[] }[];
+    const mine = rows.find((r) => r.conversationId === convId);
+    expect(mine?.participantData[0]?.['participantAttributes']).toEqual({ callbackId: 'sdk-details' });
+    const full = await new platformClient.ConversationsApi().getConversation(convId);
+    expect(full.participants.map((p) => p.purpose)).toEqual(['customer', 'acd']);
+    expect(full.participants[0]?.callbacks?.[0]?.callbackScheduledTime).toBe('2024-06-15T16:00:00.000Z');
   });
 
   it('creates a notification channel whose websocket carries queue callback events', async () => {

@@ -2,7 +2,15 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from '../errors.js';
-import { ok, type Reply, type RequestCtx, type Route, route, type SimContext } from './http.js';
+import {
+  type EndpointName,
+  ok,
+  type Reply,
+  type RequestCtx,
+  type Route,
+  route,
+  type SimContext,
+} from './http.js';
 
 /** OAuth errors have their own body shape ({error, description}), not ErrorBody. */
 export class OAuthError extends Error {
@@ -60,32 +68,54 @@ export class Auth {
     return info.clientId;
   }
 
-  rateLimit(req: IncomingMessage, headers: Record<string, string>): void {
+  /**
+   * Counts the request against the token's window and, for a resource with its own lower limit,
+   * the org-wide window of that resource. Headers report the tighter of the two [live]; past
+   * either limit, 429 `too.many.requests.retry.after` with Retry-After [SDK swagger].
+   */
+  rateLimit(req: IncomingMessage, endpoint: EndpointName, headers: Record<string, string>): void {
     const token = /^bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')![1]!;
-    const now = this.ctx.scheduler.now();
-    let w = this.windows.get(token);
-    if (!w || now - w.startMs >= 60_000) {
-      w = { startMs: now, count: 0 };
-      this.windows.set(token, w);
+    const { settings } = this.ctx;
+    const windows: { w: RateWindow; allowed: number }[] = [
+      { w: this.window(`token:${token}`), allowed: settings.requestsPerMinute },
+    ];
+    const resourceAllowed = settings.resourceLimits[endpoint];
+    if (resourceAllowed !== undefined) {
+      windows.push({ w: this.window(`resource:${endpoint}`), allowed: resourceAllowed });
     }
-    const allowed = this.ctx.settings.requestsPerMinute;
-    const resetSeconds = Math.max(1, Math.ceil((w.startMs + 60_000 - now) / 1000));
-    if (w.count >= allowed) {
+    const now = this.ctx.scheduler.now();
+    const reset = (w: RateWindow): number => Math.max(1, Math.ceil((w.startMs + 60_000 - now) / 1000));
+    const report = (w: RateWindow, allowed: number): void => {
+      if (!settings.rateLimitHeaders) return;
       headers['inin-ratelimit-count'] = String(w.count);
       headers['inin-ratelimit-allowed'] = String(allowed);
-      headers['inin-ratelimit-reset'] = String(resetSeconds);
-      headers['retry-after'] = String(resetSeconds);
+      headers['inin-ratelimit-reset'] = String(reset(w));
+    };
+    const full = windows.find(({ w, allowed }) => w.count >= allowed);
+    if (full) {
+      const seconds = reset(full.w);
+      report(full.w, full.allowed);
+      headers['retry-after'] = String(seconds);
       throw new ApiError(
         429,
-        'too.many.requests',
-        `Rate limit exceeded the maximum. Retry the request in [${resetSeconds}] seconds`,
-        { limit: String(allowed), retryAfterSeconds: String(resetSeconds) },
+        'too.many.requests.retry.after',
+        `Rate limit exceeded the maximum. Retry the request in [${seconds}] seconds`,
+        { limit: String(full.allowed), retryAfterSeconds: String(seconds) },
       );
     }
-    w.count++;
-    headers['inin-ratelimit-count'] = String(w.count);
-    headers['inin-ratelimit-allowed'] = String(allowed);
-    headers['inin-ratelimit-reset'] = String(resetSeconds);
+    for (const { w } of windows) w.count++;
+    const tightest = windows.reduce((a, b) => (b.allowed - b.w.count < a.allowed - a.w.count ? b : a));
+    report(tightest.w, tightest.allowed);
+  }
+
+  private window(key: string): RateWindow {
+    const now = this.ctx.scheduler.now();
+    let w = this.windows.get(key);
+    if (!w || now - w.startMs >= 60_000) {
+      w = { startMs: now, count: 0 };
+      this.windows.set(key, w);
+    }
+    return w;
   }
 
   private token(ctx: RequestCtx): Reply {

@@ -2,6 +2,7 @@
 import { ApiError, badRequest, invalidValue } from '../errors.js';
 import type { SimConversation } from '../model.js';
 import { parseCreateCallback, parsePatchCallback, requireObject } from '../validate.js';
+import { callbackConversation, fullConversation } from '../views.js';
 import {
   ID,
   type Json,
@@ -47,7 +48,10 @@ export function callbackRoutes(ctx: SimContext): Route[] {
       return ok(createAnswer(platform.reschedule(input)));
     }),
     route('GET', `${CB}/${ID}`, 'getCallback', (c) =>
-      ok(platform.toWire(findConversation(ctx, c.params[0]!))),
+      ok(callbackConversation(ctx.views, findConversation(ctx, c.params[0]!))),
+    ),
+    route('GET', `/api/v2/conversations/${ID}`, 'getConversation', (c) =>
+      ok(fullConversation(ctx.views, findConversation(ctx, c.params[0]!))),
     ),
     route('PATCH', `${CB}/${ID}`, 'disconnectCallback', (c) => disconnectOne(ctx, c)),
   ];
@@ -60,7 +64,7 @@ function disconnectOne(ctx: SimContext, c: RequestCtx): Reply {
     throw invalidValue('state', 'Only {"state": "disconnected"} is supported on a callback conversation.');
   }
   const conv = ctx.platform.disconnect(findConversation(ctx, id).id);
-  const wire = ctx.platform.toWire(conv);
+  const wire = callbackConversation(ctx.views, conv);
   return ok({
     id: conv.id,
     startTime: new Date(conv.createdMs).toISOString(),

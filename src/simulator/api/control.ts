@@ -7,9 +7,19 @@ import { ApiError, badRequest, notFound } from '../errors.js';
 import { checkFaultRule, type Faults } from '../faults.js';
 import { maskNumber } from '../mask.js';
 import { normalizeNumber, type Platform, type SimConversation } from '../model.js';
-import type { NumberRule, Outcome } from '../org.js';
+import type { Notifications } from '../notifications.js';
+import type {
+  AttemptOutcome,
+  FlowOutcomeName,
+  NumberRule,
+  Outcome,
+  SimCallbackSettings,
+  SimFlowOutcome,
+  SimQueueDef,
+} from '../org.js';
 import { parseInstant, requireObject } from '../validate.js';
-import { ENDPOINTS, type Json, ok, type Reply, type SimSettings } from './http.js';
+import { callbackConversation, fullConversation, type ViewContext } from '../views.js';
+import { ENDPOINTS, type EndpointName, type Json, ok, type Reply, type SimSettings } from './http.js';
 
 /** What the control API acts on (the SimServer). */
 export interface ControlTarget {
@@ -17,6 +27,8 @@ export interface ControlTarget {
   readonly scheduler: Scheduler;
   readonly faults: Faults;
   readonly settings: SimSettings;
+  readonly notifications: Notifications;
+  readonly views: ViewContext;
   countersSnapshot(): Record<string, Record<string, number>>;
   resetCounters(): void;
   revokeTokens(): void;
@@ -69,7 +81,7 @@ export function handleControl(
         const callbackId = query.get('callbackId');
         const list = [...t.platform.conversations.values()]
           .filter((c) => callbackId === null || c.data['callbackId'] === callbackId)
-          .map((c) => simConversationJson(t.platform, c));
+          .map((c) => simConversationJson(t.views, c));
         return ok({ total: list.length, conversations: list });
       }
       case 'GET /sim/rules':
@@ -102,23 +114,27 @@ export function handleControl(
       case 'DELETE /sim/faults':
         t.faults.clear();
         return ok({ faults: [] });
-      case 'POST /sim/settings': {
+      case 'POST /sim/settings':
+        applySettings(t, body());
+        return ok({ ...t.settings, carrierRejectsUnknownCallerId: t.platform.carrierRejectsUnknownCallerId });
+      case 'POST /sim/notifications': {
         const b = body();
-        if (b['requestsPerMinute'] !== undefined) {
-          t.settings.requestsPerMinute = intIn(b['requestsPerMinute'], 'requestsPerMinute', 1, 1_000_000);
+        if (b['enabled'] !== undefined) t.notifications.enabled = bool(b['enabled'], 'enabled');
+        if (b['forbiddenTopics'] !== undefined) {
+          const f = b['forbiddenTopics'];
+          if (!Array.isArray(f) || f.some((x) => typeof x !== 'string')) {
+            throw badRequest(
+              'forbiddenTopics must be an array of topic names (a trailing * matches a prefix).',
+            );
+          }
+          t.notifications.forbiddenTopics = [...f];
         }
-        if (b['analyticsLagMs'] !== undefined) {
-          t.settings.analyticsLagMs = intIn(b['analyticsLagMs'], 'analyticsLagMs', 0, 86_400_000);
-        }
-        if (b['tokenLifetimeSeconds'] !== undefined) {
-          t.settings.tokenLifetimeSeconds = intIn(
-            b['tokenLifetimeSeconds'],
-            'tokenLifetimeSeconds',
-            1,
-            172_800,
-          );
-        }
-        return ok({ ...t.settings });
+        const closed = b['closeSockets'] === true ? t.notifications.closeSockets() : 0;
+        return ok({
+          enabled: t.notifications.enabled,
+          forbiddenTopics: t.notifications.forbiddenTopics,
+          socketsClosed: closed,
+        });
       }
       case 'POST /sim/tokens/revoke':
         t.revokeTokens();
@@ -137,22 +153,19 @@ export function handleControl(
         if (c === null) t.platform.setQueueCapacity(id, undefined);
         else {
           const cap = requireObject(c, 'capacity');
-          const mode = cap['mode'] ?? 'disconnect';
-          if (mode !== 'disconnect' && mode !== 'refuse')
-            throw badRequest('capacity.mode is disconnect or refuse.');
           t.platform.setQueueCapacity(id, {
             maxWaiting: intIn(cap['maxWaiting'], 'maxWaiting', 0, 1_000_000),
-            mode,
           });
         }
       }
+      t.platform.configureQueue(id, checkQueueChange(b));
       return ok(t.orgJson()['queues']);
     }
     const cm = /^\/sim\/conversations\/([^/]+)$/.exec(path);
     if (cm && method === 'GET') {
       const conv = t.platform.conversations.get(decodeURIComponent(cm[1]!));
       if (!conv) throw notFound('No such conversation.');
-      return ok(simConversationJson(t.platform, conv));
+      return ok(simConversationJson(t.views, conv));
     }
     throw notFound(`No control endpoint ${method} ${path}; GET /sim lists them.`);
   } catch (err) {
@@ -187,7 +200,7 @@ function wrapControlError<T>(fn: () => T): T {
   }
 }
 
-const OUTCOMES: Outcome[] = ['answer', 'noAnswer', 'failDtmf', 'busy'];
+const OUTCOMES: Outcome[] = ['answer', 'noAnswer', 'failDtmf', 'busy', 'voicemail', 'carrierFailure'];
 
 export function checkNumberRule(raw: unknown): NumberRule {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -226,7 +239,7 @@ export function checkNumberRule(raw: unknown): NumberRule {
 }
 
 /** The simulator's own view of a conversation (for tests): the wire form plus bookkeeping. */
-export function simConversationJson(platform: Platform, c: SimConversation): Json {
+export function simConversationJson(views: ViewContext, c: SimConversation): Json {
   return {
     id: c.id,
     queueId: c.queueId,
@@ -237,7 +250,10 @@ export function simConversationJson(platform: Platform, c: SimConversation): Jso
     callbackNumbersMasked: c.callbackNumbers.map(maskNumber),
     callerId: c.callerId ?? null,
     data: c.data,
-    conversation: platform.toWire(c),
+    attempts: c.attemptOutcomes,
+    agentReschedules: c.agentReschedules,
+    conversation: callbackConversation(views, c),
+    full: fullConversation(views, c),
   };
 }
 
@@ -251,12 +267,121 @@ const SIM_HELP = {
   'GET /sim/conversations/{id}': 'one conversation with its phase and end reason',
   'GET /sim/rules': 'per-number outcome rules and the default rule',
   'POST /sim/rules':
-    '{number: "+1…" | "default", rule: {outcome: answer|noAnswer|failDtmf|busy|random, ...}}',
+    '{number: "+1…" | "default", rule: {outcome: answer|noAnswer|failDtmf|busy|voicemail|carrierFailure|random, ...}}',
   'GET /sim/faults': 'active fault rules and endpoint names',
   'POST /sim/faults': '{endpoint, kind, rate?, latencyMs?, status?, times?} adds; {faults: [...]} replaces',
   'DELETE /sim/faults': 'remove every fault rule',
-  'POST /sim/settings': '{requestsPerMinute?, analyticsLagMs?, tokenLifetimeSeconds?}',
-  'POST /sim/queues/{id}': '{agents?: n, capacity?: {maxWaiting, mode: disconnect|refuse} | null}',
+  'POST /sim/settings':
+    '{requestsPerMinute?, analyticsLagMs?, tokenLifetimeSeconds?, searchLagMs?, searchAllowed?, rateLimitHeaders?, resourceLimits?: {endpoint: n}, carrierRejectsUnknownCallerId?}',
+  'POST /sim/notifications': '{enabled?, forbiddenTopics?: [topic | prefix*], closeSockets?: true}',
+  'POST /sim/queues/{id}':
+    '{agents?, capacity?: {maxWaiting} | null, callback?: {enableAutoDialAndEnd, autoDialDelaySeconds, autoEndDelaySeconds, maxRetryCount, retryDelaySeconds}, flow?: {failedDtmf|timeout|capacity: {disconnectType, wrapUpCode?}}, agentWrapUps?: {answered|noAnswer|busy|voicemail|carrierFailure: name}, agentOnUnreached?: {action: end} | {action: reschedule, delaySeconds}}',
   'POST /sim/tokens/revoke': 'invalidate every access token',
   'POST /sim/reset': 'forget conversations, counters, faults, tokens, channels; restore rules',
 };
+
+function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw badRequest(`${field} must be true or false.`);
+  return v;
+}
+
+function applySettings(t: ControlTarget, b: Json): void {
+  const s = t.settings;
+  if (b['requestsPerMinute'] !== undefined) {
+    s.requestsPerMinute = intIn(b['requestsPerMinute'], 'requestsPerMinute', 1, 1_000_000);
+  }
+  if (b['analyticsLagMs'] !== undefined)
+    s.analyticsLagMs = intIn(b['analyticsLagMs'], 'analyticsLagMs', 0, 86_400_000);
+  if (b['searchLagMs'] !== undefined) s.searchLagMs = intIn(b['searchLagMs'], 'searchLagMs', 0, 86_400_000);
+  if (b['tokenLifetimeSeconds'] !== undefined) {
+    s.tokenLifetimeSeconds = intIn(b['tokenLifetimeSeconds'], 'tokenLifetimeSeconds', 1, 172_800);
+  }
+  if (b['searchAllowed'] !== undefined) s.searchAllowed = bool(b['searchAllowed'], 'searchAllowed');
+  if (b['rateLimitHeaders'] !== undefined)
+    s.rateLimitHeaders = bool(b['rateLimitHeaders'], 'rateLimitHeaders');
+  if (b['carrierRejectsUnknownCallerId'] !== undefined) {
+    t.platform.carrierRejectsUnknownCallerId = bool(
+      b['carrierRejectsUnknownCallerId'],
+      'carrierRejectsUnknownCallerId',
+    );
+  }
+  if (b['resourceLimits'] !== undefined) {
+    const r = requireObject(b['resourceLimits'], 'resourceLimits');
+    const limits: Partial<Record<EndpointName, number>> = {};
+    for (const [k, v] of Object.entries(r)) {
+      if (!(ENDPOINTS as readonly string[]).includes(k)) {
+        throw badRequest(`resourceLimits keys are endpoint names (${ENDPOINTS.join(', ')}).`);
+      }
+      limits[k as EndpointName] = intIn(v, `resourceLimits.${k}`, 1, 1_000_000);
+    }
+    s.resourceLimits = limits;
+  }
+}
+
+const FLOW_OUTCOMES: FlowOutcomeName[] = ['failedDtmf', 'timeout', 'capacity'];
+const ATTEMPT_OUTCOMES: AttemptOutcome[] = ['answered', 'noAnswer', 'busy', 'voicemail', 'carrierFailure'];
+type QueueChange = Partial<Pick<SimQueueDef, 'callback' | 'flow' | 'agentWrapUps' | 'agentOnUnreached'>>;
+
+/** The queue behaviour a POST /sim/queues/{id} body changes (fields absent are left as they are). */
+export function checkQueueChange(b: Json): QueueChange {
+  const out: QueueChange = {};
+  if (b['callback'] !== undefined) {
+    const c = requireObject(b['callback'], 'callback');
+    const cb: Partial<SimCallbackSettings> = {};
+    if (c['mode'] !== undefined && c['mode'] !== 'AgentFirst') {
+      throw badRequest('callback.mode: only AgentFirst is modelled.');
+    }
+    if (c['enableAutoDialAndEnd'] !== undefined) {
+      cb.enableAutoDialAndEnd = bool(c['enableAutoDialAndEnd'], 'callback.enableAutoDialAndEnd');
+    }
+    for (const f of [
+      'autoDialDelaySeconds',
+      'autoEndDelaySeconds',
+      'maxRetryCount',
+      'retryDelaySeconds',
+    ] as const) {
+      if (c[f] !== undefined) cb[f] = intIn(c[f], `callback.${f}`, 0, 86_400);
+    }
+    out.callback = cb as SimCallbackSettings;
+  }
+  if (b['flow'] !== undefined) {
+    const f = requireObject(b['flow'], 'flow');
+    const flow: Partial<Record<FlowOutcomeName, SimFlowOutcome>> = {};
+    for (const [k, v] of Object.entries(f)) {
+      if (!FLOW_OUTCOMES.includes(k as FlowOutcomeName))
+        throw badRequest(`flow keys are ${FLOW_OUTCOMES.join(', ')}.`);
+      const o = requireObject(v, `flow.${k}`);
+      if (typeof o['disconnectType'] !== 'string' || o['disconnectType'] === '') {
+        throw badRequest(`flow.${k}.disconnectType must be a disconnect type string (e.g. system).`);
+      }
+      if (o['wrapUpCode'] !== undefined && typeof o['wrapUpCode'] !== 'string') {
+        throw badRequest(`flow.${k}.wrapUpCode must be a wrap-up code name or id.`);
+      }
+      flow[k as FlowOutcomeName] = {
+        disconnectType: o['disconnectType'],
+        ...(typeof o['wrapUpCode'] === 'string' ? { wrapUpCode: o['wrapUpCode'] } : {}),
+      };
+    }
+    out.flow = flow as Record<FlowOutcomeName, SimFlowOutcome>;
+  }
+  if (b['agentWrapUps'] !== undefined) {
+    const w = requireObject(b['agentWrapUps'], 'agentWrapUps');
+    for (const [k, v] of Object.entries(w)) {
+      if (!ATTEMPT_OUTCOMES.includes(k as AttemptOutcome) || typeof v !== 'string') {
+        throw badRequest(`agentWrapUps keys are ${ATTEMPT_OUTCOMES.join(', ')}, values wrap-up code names.`);
+      }
+    }
+    out.agentWrapUps = w as Record<AttemptOutcome, string>;
+  }
+  if (b['agentOnUnreached'] !== undefined) {
+    const a = requireObject(b['agentOnUnreached'], 'agentOnUnreached');
+    if (a['action'] === 'end') out.agentOnUnreached = { action: 'end' };
+    else if (a['action'] === 'reschedule') {
+      out.agentOnUnreached = {
+        action: 'reschedule',
+        delaySeconds: intIn(a['delaySeconds'], 'agentOnUnreached.delaySeconds', 0, 30 * 86_400),
+      };
+    } else throw badRequest('agentOnUnreached is {action: "end"} or {action: "reschedule", delaySeconds}.');
+  }
+  return out;
+}

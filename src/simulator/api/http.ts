@@ -8,6 +8,7 @@ import { invalidValue } from '../errors.js';
 import type { Platform } from '../model.js';
 import type { Notifications } from '../notifications.js';
 import type { SimOrgDef } from '../org.js';
+import type { ViewContext } from '../views.js';
 
 export type Json = Record<string, unknown>;
 
@@ -16,6 +17,7 @@ export const ENDPOINTS = [
   'token',
   'createCallback',
   'getCallback',
+  'getConversation',
   'listCallbacks',
   'rescheduleCallback',
   'disconnectCallback',
@@ -26,6 +28,9 @@ export const ENDPOINTS = [
   'listDids',
   'queueObservations',
   'conversationDetails',
+  'conversationDetailsById',
+  'indexProperties',
+  'attributesSearch',
   'createChannel',
   'listChannels',
   'headChannel',
@@ -64,7 +69,25 @@ export interface SimSettings {
   analyticsLagMs: number;
   requestsPerMinute: number;
   tokenLifetimeSeconds: number;
+  /** How long a new conversation takes to show in the participant-attributes search. */
+  searchLagMs: number;
+  /** false: the attributes search answers 403 (the app lacks conversation:participant:attributesview). */
+  searchAllowed: boolean;
+  /** false: answers carry no inin-ratelimit-* headers (breaks callbackd's header pacing on purpose). */
+  rateLimitHeaders: boolean;
+  /** Per-resource limits per minute, shared by every token of the org (endpoint name → allowed). */
+  resourceLimits: Partial<Record<EndpointName, number>>;
 }
+
+export const DEFAULT_SETTINGS: SimSettings = {
+  analyticsLagMs: 5000,
+  requestsPerMinute: 300,
+  tokenLifetimeSeconds: 86_400,
+  searchLagMs: 5000,
+  searchAllowed: true,
+  rateLimitHeaders: true,
+  resourceLimits: {},
+};
 
 /** What route modules read and act on. */
 export interface SimContext {
@@ -73,6 +96,7 @@ export interface SimContext {
   scheduler: Scheduler;
   settings: SimSettings;
   notifications: Notifications;
+  views: ViewContext;
 }
 
 export const ID = '([^/]+)';

@@ -17,10 +17,10 @@ export function notificationRoutes(ctx: SimContext): Route[] {
       ok(n.topics(c.params[0]!, c.clientId)),
     ),
     route('POST', `${CH}/${ID}/subscriptions`, 'subscribe', (c) =>
-      ok(n.subscribe(c.params[0]!, c.clientId, c.json(), false)),
+      ok(n.subscribe(c.params[0]!, c.clientId, c.json(), false, c.query.get('ignoreErrors') === 'true')),
     ),
     route('PUT', `${CH}/${ID}/subscriptions`, 'replaceSubscriptions', (c) =>
-      ok(n.subscribe(c.params[0]!, c.clientId, c.json(), true)),
+      ok(n.subscribe(c.params[0]!, c.clientId, c.json(), true, c.query.get('ignoreErrors') === 'true')),
     ),
     route('DELETE', `${CH}/${ID}/subscriptions`, 'deleteSubscriptions', (c) => {
       n.unsubscribeAll(c.params[0]!, c.clientId);

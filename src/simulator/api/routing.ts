@@ -3,21 +3,22 @@ import { ApiError } from '../errors.js';
 import { normalizeNumber, type Platform } from '../model.js';
 import { ID, type Json, ok, paged, type Route, route, type SimContext } from './http.js';
 
-/** A queue's `mediaSettings.callback` (SDK `CallbackMediaSettings`). */
-export function callbackMediaSettings(platform: Platform): Json {
+/** A queue's `mediaSettings.callback` (SDK `CallbackMediaSettings`): the settings the model acts on. */
+export function callbackMediaSettings(platform: Platform, queueId: string): Json {
+  const s = platform.requireQueue(queueId).def.callback;
   return {
     enableAutoAnswer: false,
     alertingTimeoutSeconds: 30,
     serviceLevel: { percentage: 0.8, durationMs: 20000 },
     autoAnswerAlertToneSeconds: 0,
     manualAnswerAlertToneSeconds: 0,
-    mode: 'AgentFirst',
-    enableAutoDialAndEnd: true,
-    autoDialDelaySeconds: platform.timings.offerSeconds,
-    autoEndDelaySeconds: 5,
+    mode: s.mode,
+    enableAutoDialAndEnd: s.enableAutoDialAndEnd,
+    autoDialDelaySeconds: s.autoDialDelaySeconds,
+    autoEndDelaySeconds: s.autoEndDelaySeconds,
     pacingModifier: 1,
-    maxRetryCount: 0,
-    retryDelaySeconds: 0,
+    maxRetryCount: s.maxRetryCount,
+    retryDelaySeconds: s.retryDelaySeconds,
     liveVoiceReactionType: 'TransferToQueue',
     answeringMachineReactionType: 'HangUp',
   };
@@ -43,7 +44,7 @@ function queueJson(ctx: SimContext, id: string): Json {
     joinedMemberCount: q.agents.length,
     mediaSettings: {
       call: { alertingTimeoutSeconds: 8, serviceLevel: { percentage: 0.8, durationMs: 20000 } },
-      callback: callbackMediaSettings(platform),
+      callback: callbackMediaSettings(platform, id),
     },
     routingRules: [],
     bullseye: { rings: [{ expansionCriteria: [] }] },
