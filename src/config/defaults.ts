@@ -18,6 +18,8 @@ const wrapUpOutcomes = {
   BUSY: { status: 'expired', unreached: 'busy' },
   VOICEMAIL: { status: 'expired', unreached: 'voicemail' },
   CALL_FAILED: { status: 'rejected', reason: 'PLATFORM_REJECTED' },
+  // Set by a flow that refuses a callback for capacity: resubmitted per rejectionRetry.
+  QUEUE_FULL: { status: 'rejected', reason: 'QUEUE_FULL' },
 } as const;
 
 export function defaultConfigInput(): CallbackdConfigInput {

@@ -67,6 +67,8 @@ export interface TrackerOptions {
   sweepMaxSpacingMs?: number;
   /** Platform reads in flight at once. */
   concurrency?: number;
+  /** Longest spacing of reads of a live call that has not changed (see nextPollAt). */
+  activeMaxSpacingMs?: number;
   /** A platform-side schedule/queue change is recorded only once the ledger row has been still this long. */
   platformChangeSettleMs?: number;
   random?: () => number;
@@ -92,6 +94,7 @@ export const TRACKER_DEFAULTS = {
   sweepMaxSpacingMs: 6 * 3_600_000,
   concurrency: 4,
   platformChangeSettleMs: 60_000,
+  activeMaxSpacingMs: 30_000,
 } as const;
 
 export interface TrackPassResult {
@@ -161,8 +164,14 @@ export function createTracker(options: TrackerOptions): Tracker {
           : last + Math.max(o.pollIntervalMs, 2 * (last - lastMoveAt));
       return Math.min(afterMove, Math.max(due, last ?? 0));
     }
-    // Dialling, ringing an agent, talking: the end can come any second.
-    if (seen?.active) return last + o.pollIntervalMs;
+    // Dialling, ringing, talking: the end can come any second, but a call that has not changed
+    // for a while (a long talk) is read less often, at most activeMaxSpacingMs apart: the outcome
+    // waits for the end and the wrap-up now, and the notification channel (on by default) brings
+    // the end at once anyway.
+    if (seen?.active) {
+      const stableMs = last - Math.max(seen.changedAt, lastMoveAt);
+      return last + Math.min(o.activeMaxSpacingMs, Math.max(o.pollIntervalMs, stableMs / 2));
+    }
     // Waiting in the queue for a free agent: back off (a backlog can last hours), never beyond
     // sweepIntervalMs; the first read that sees it active puts it back on the fast poll.
     const waitedMs = last - Math.max(due, lastMoveAt);
@@ -489,15 +498,20 @@ export function createTracker(options: TrackerOptions): Tracker {
   return tracker;
 }
 
-const ACTIVE_CUSTOMER_STATES = new Set(['alerting', 'dialing', 'contacting', 'offering', 'connected']);
 const ENDED_STATES = new Set(['disconnected', 'terminated']);
 
-/** An agent is on it or the customer is being dialled or talked to: the end can come any second. */
+/**
+ * An agent is on it or the customer is being dialled or talked to: the end can come any second.
+ * The customer's callback media is `connected` the whole time the callback waits in the queue, so
+ * it says nothing; the agent's callback media and the voice legs do.
+ */
 function isActive(conversation: PlatformConversation): boolean {
   return conversation.participants.some(
     (p) =>
-      (p.purpose === 'agent' && p.callbackMedia !== false && !ENDED_STATES.has(p.state ?? '')) ||
-      ((p.purpose === 'customer' || p.purpose === 'external') && ACTIVE_CUSTOMER_STATES.has(p.state ?? '')) ||
+      (p.purpose === 'agent' &&
+        p.callbackMedia !== false &&
+        !ENDED_STATES.has(p.state ?? '') &&
+        p.endTime === undefined) ||
       (p.calls ?? []).some((l) => !ENDED_STATES.has(l.state ?? '') && l.disconnectedTime === undefined),
   );
 }
