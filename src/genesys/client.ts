@@ -243,13 +243,29 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     retry: policy(true, 'POST /oauth/token'),
   });
   const requestsPerMinute = options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? GENESYS_DEFAULTS.maxRetryAfterMs;
   const limiter = new TokenBucket({ requestsPerMinute, burst: options.burst, clock, sleep: options.sleep });
   // In front of the budget: slows only a resource whose own headers say it is nearly spent.
   const pacer = new HeaderPacer({ clock, sleep: options.sleep, bucketPerMinute: requestsPerMinute });
 
   async function send(call: Call, token: string) {
     checkWindow(call);
-    await pacer.wait(call.op);
+    const paceMs = pacer.reserve(call.op);
+    if (paceMs > maxRetryAfterMs) {
+      // Like a long Retry-After: the caller reschedules instead of holding a worker (nothing sent).
+      throw new PassThrough(
+        new PlatformError(
+          'retryable',
+          {
+            code: 'PLATFORM_RATE_LIMITED',
+            message: `Not sent: the platform's rate-limit headers leave ${call.op} no room for ${Math.ceil(paceMs / 1000)} s; try again then.`,
+          },
+          null,
+          paceMs,
+        ),
+      );
+    }
+    await pacer.wait(call.op, paceMs);
     checkWindow(call);
     await limiter.acquire();
     checkWindow(call);

@@ -142,6 +142,7 @@ export function fromAnalyticsConversation(raw: unknown): PlatformConversation | 
   return {
     id,
     source: 'analytics',
+    ...(str(c.conversationStart) ? { startTime: str(c.conversationStart) } : {}),
     participants: objs(c.participants).map((p) => {
       const sessions = objs(p.sessions);
       const segmentsOf = (s: Obj) => objs(s.segments);

@@ -12,11 +12,12 @@
  *    callback number, over the UTC days around the attempt (it matches by UTC day); its rows have
  *    no attributes, so each candidate is read with the callback GET, at most maxCandidateReads.
  *
- * Each strategy is bounded in calls. Absence is proven only when every strategy that can prove it
- * (search, details: events may simply have been missed) is available, ran cleanly and completely
- * after its lag window, and found nothing; a strategy the org refuses (403, or the 400 "not
- * supported") is set aside for a while and the others must carry the proof. When none can, absence
- * is never proven and the caller never sends again.
+ * Each strategy is bounded in calls. Absence is proven only once every strategy's lag window has
+ * passed, none found the callback, and at least one of search and details (events may simply have
+ * been missed) ran completely, so it saw everything the create could have made; one that failed,
+ * or stopped at its bound of pages or candidate reads, proves nothing. A strategy the org refuses
+ * (403, or the 400 "not supported") is set aside for a while. When neither can prove absence, the
+ * caller never sends again.
  */
 import type { EpochMs } from '../domain/types.js';
 import { ATTR } from './mapping.js';
@@ -43,7 +44,7 @@ export interface LookupReport {
   /** Ids of the platform conversations that carry this callbackId (and no other tenant's stamp). */
   found: string[];
   settledBy: LookupStrategy | null;
-  /** Every strategy able to prove absence did, past its lag window. */
+  /** Past every lag window, search or details ran completely and nothing found it. */
   absent: boolean;
   /** From when absence can be proven (every lag window passed). */
   absentFrom: EpochMs;
@@ -169,11 +170,22 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
     });
     r.calls += page.pages;
     // Closest to the attempt first: the likeliest match is read before the bound cuts in.
-    const start = (c: PlatformConversation) =>
-      Math.min(...c.participants.map((p) => Date.parse(p.startTime ?? '') || Number.MAX_SAFE_INTEGER));
-    const candidates = [...page.conversations].sort(
-      (a, b) => Math.abs(start(a) - t.attemptFrom) - Math.abs(start(b) - t.attemptFrom),
-    );
+    const start = (c: PlatformConversation) => {
+      const times = [c.startTime, ...c.participants.map((p) => p.startTime)]
+        .map((v) => Date.parse(v ?? ''))
+        .filter((v) => Number.isFinite(v));
+      return times.length > 0 ? Math.min(...times) : Number.MAX_SAFE_INTEGER;
+    };
+    // A conversation that started well outside the attempt's window cannot be its create.
+    const inWindow = (c: PlatformConversation) => {
+      const at = start(c);
+      return (
+        at === Number.MAX_SAFE_INTEGER || (at >= t.attemptFrom - o.marginMs && at <= t.attemptTo + o.marginMs)
+      );
+    };
+    const candidates = [...page.conversations]
+      .filter(inWindow)
+      .sort((a, b) => Math.abs(start(a) - t.attemptFrom) - Math.abs(start(b) - t.attemptFrom));
     const found: string[] = [];
     for (const c of candidates.slice(0, o.maxCandidateReads)) {
       r.calls++;
@@ -252,12 +264,9 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
         }
         provers.push(t.attemptTo + lagMs);
       }
-      const available = steps.filter(([name]) => r.strategies[name] !== 'unsupported');
-      if (provers.length > 0) r.absentFrom = Math.max(...provers);
-      r.absent =
-        available.length > 0 &&
-        available.every(([name]) => r.strategies[name] === 'none') &&
-        now >= r.absentFrom;
+      // Each of search and details, run completely past its lag, is a proof on its own (search
+      // covers the attempt's whole window; details every callback of the queues to that number).
+      r.absent = steps.some(([name]) => r.strategies[name] === 'none') && now >= r.absentFrom;
       return r;
     },
   };

@@ -118,8 +118,8 @@ export class HeaderPacer {
     return Math.max(0, at - now);
   }
 
-  async wait(resource: string, signal?: AbortSignal): Promise<void> {
-    const ms = this.reserve(resource);
+  /** Sleeps a reservation's wait (from reserve). */
+  async wait(_resource: string, ms: number, signal?: AbortSignal): Promise<void> {
     if (ms <= 0) return;
     this.stats.pacedRequests++;
     this.stats.pacedMs += ms;

@@ -63,6 +63,8 @@ export interface PlatformConversation {
   participants: PlatformParticipant[];
   /** Absent: treated as 'callback' (callback media only). */
   source?: ConversationSource;
+  /** When the conversation started (analytics conversationStart), when the read says. */
+  startTime?: string;
 }
 
 export interface AttributeSearchPage {

@@ -1,3 +1,4 @@
+import type { Models } from 'purecloud-platform-client-v2';
 /**
  * Every outcome of a callback's life, end to end: ledger (SQLite) → submitter → simulator →
  * tracker → ledger, on the simulator's manual clock.
@@ -36,7 +37,8 @@ describe('callback outcomes tracked from the platform', () => {
     // could still say otherwise before that). Polling alone (no channel in this harness) reads a
     // long unchanged call at most activeMaxSpacingMs (30 s) apart; the channel brings the end at once.
     const conv = h.sim.control.conversation(done.conversationId!)!;
-    const agent = conv.full.participants.find((p) => p.purpose === 'agent')!;
+    const full = conv.full as unknown as Models.Conversation;
+    const agent = full.participants.find((p) => p.purpose === 'agent')!;
     expect(agent.wrapup?.code).toBeDefined();
     const endedAt = Date.parse(agent.callbacks![0]!.disconnectedTime!);
     expect(done.updatedAt).toBeGreaterThanOrEqual(endedAt);

@@ -197,7 +197,7 @@ describe('look-up by callbackId', () => {
     });
   });
 
-  it('more candidates than it may read, or a failing strategy, never proves absence', async () => {
+  it('a strategy stopped at its bound or failing proves nothing; a complete one proves absence alone', async () => {
     let searchStatus = 200;
     const { lookup, clock } = await setup((req) => {
       if (req.path === SEARCH)
@@ -217,12 +217,17 @@ describe('look-up by callbackId', () => {
       };
     });
     clock.t = T0 + 3_600_000;
+    // Search complete and empty: absence proven although details read only 2 of 3 candidates.
+    expect(await lookup.lookup(target())).toMatchObject({
+      absent: true,
+      strategies: { search: 'none', details: 'partial' },
+    });
+    // Search failing and details partial: nothing proves absence.
+    searchStatus = 500;
     expect(await lookup.lookup(target())).toMatchObject({
       absent: false,
-      strategies: { details: 'partial' },
+      strategies: { search: 'failed', details: 'partial' },
     });
-    searchStatus = 500;
-    expect(await lookup.lookup(target())).toMatchObject({ absent: false, strategies: { search: 'failed' } });
   });
 
   it('when the org refuses both search and details, absence is never proven', async () => {
