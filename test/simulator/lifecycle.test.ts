@@ -218,7 +218,7 @@ describe('outcomes per number: the voice leg and the agent wrap-up tell, never t
       disconnectType: 'error',
       disconnectReasons: [expect.objectContaining({ code: 21 })],
     });
-    expect(reason(id)).toBe('carrierFailure');
+    expect(reason(id)).toBe('carrierRejected');
     h.sim.control.setCarrierRejectsUnknownCallerId(false);
     const ok = await h.create({ callerId: '+18005550000' });
     moveTo(600);
