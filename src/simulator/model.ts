@@ -298,7 +298,6 @@ export class Platform {
       Object.entries(this.org.numberRules).map(([n, r]) => [normalizeNumber(n), r] as const),
     );
     this.defaultRule = this.org.defaultRule;
-    this.carrierRejectsUnknownCallerId = this.org.carrierRejectsUnknownCallerId;
     this.timings = { ...DEFAULT_TIMINGS };
     this.seq = 0;
   }
