@@ -19,6 +19,7 @@ import {
   normalizeNumber,
   Platform,
   type QueueCapacity,
+  type RescheduleInput,
   type SimConversation,
 } from './model.js';
 import { demoOrg, type NumberRule, type SimOrgDef } from './org.js';
@@ -131,6 +132,10 @@ export interface SimControl {
   /** Every conversation in creation order; filter by data.callbackId to count duplicates. */
   conversations(filter?: { callbackId?: string }): SimConversationView[];
   conversation(id: string): SimConversationView | undefined;
+  /** A supervisor moves a callback in Genesys's own UI (same effect as the PATCH, not counted). */
+  supervisorReschedule(id: string, change: { callbackScheduledTime?: string; queueId?: string }): void;
+  /** A supervisor disconnects a callback in Genesys's own UI (not counted). */
+  supervisorDisconnect(id: string): void;
   revokeTokens(): void;
   /** Forgets conversations, counters, faults, tokens and channels; restores rules and agents. */
   reset(): void;
@@ -243,6 +248,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     conversation: (id) => {
       const c = platform.conversations.get(id);
       return c ? view(c) : undefined;
+    },
+    supervisorReschedule: (id, change) => {
+      const input: RescheduleInput = { conversationId: id };
+      if (change.queueId !== undefined) input.queueId = change.queueId;
+      if (change.callbackScheduledTime !== undefined) {
+        input.scheduledMs = toMs(change.callbackScheduledTime);
+      }
+      platform.reschedule(input);
+    },
+    supervisorDisconnect: (id) => {
+      platform.disconnect(id);
     },
     revokeTokens: () => server.revokeTokens(),
     reset: () => server.resetAll(),

@@ -92,6 +92,8 @@ export type EndReason =
   | 'busy'
   | 'voicemail'
   | 'carrierFailure'
+  /** The [guess]ed carrier refusal of a callerId that is none of the org's DIDs. */
+  | 'carrierRejected'
   | 'failedDtmf'
   | 'timeout'
   | 'capacityRejected'
@@ -296,7 +298,6 @@ export class Platform {
       Object.entries(this.org.numberRules).map(([n, r]) => [normalizeNumber(n), r] as const),
     );
     this.defaultRule = this.org.defaultRule;
-    this.carrierRejectsUnknownCallerId = this.org.carrierRejectsUnknownCallerId;
     this.timings = { ...DEFAULT_TIMINGS };
     this.seq = 0;
   }
@@ -696,6 +697,7 @@ export class Platform {
           customer: 'error',
           agent: 'peer',
           reasons: [Q850.rejected],
+          endReason: 'carrierRejected',
         }),
       );
       return;
@@ -791,7 +793,7 @@ export class Platform {
     conv: SimConversation,
     outcome: AttemptOutcome,
     legs: { agentLeg: SimMedia; custLeg: SimMedia },
-    how: { customer: string; agent: string; reasons?: DisconnectReason[] },
+    how: { customer: string; agent: string; reasons?: DisconnectReason[]; endReason?: EndReason },
   ): void {
     const now = this.clock.now();
     hangUp(legs.custLeg, now, how.customer, how.reasons);
@@ -819,7 +821,7 @@ export class Platform {
       );
       return;
     }
-    const reason: EndReason = outcome === 'answered' ? 'completed' : outcome;
+    const reason: EndReason = how.endReason ?? (outcome === 'answered' ? 'completed' : outcome);
     this.at(conv, auto ? q.callback.autoEndDelaySeconds : this.timings.agentEndSeconds, 'end', () =>
       this.finish(conv, reason, { customer: 'peer', others: auto ? 'system' : 'client', wrapup: code }),
     );
@@ -891,6 +893,7 @@ export class Platform {
       busy: 'ended: number busy',
       voicemail: 'ended: voicemail',
       carrierFailure: 'ended: the carrier failed the call',
+      carrierRejected: 'ended: the carrier refused the caller id (not one of the DIDs)',
       failedDtmf: 'ended by the flow: DTMF verification failed',
       timeout: 'ended by the flow: answer-and-verify timeout',
       capacityRejected: 'ended by the flow: queue capacity',

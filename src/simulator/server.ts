@@ -307,6 +307,15 @@ export class SimServer {
     const rateHeaders: Record<string, string> = {};
     try {
       if (!route) {
+        // A valid token still counts and gets its headers on a 404/405, as every answer does.
+        if (req.headers.authorization && (req.url ?? '').startsWith('/api/v2/')) {
+          try {
+            this.auth.authenticate(req);
+            this.auth.rateLimit(req, 'unknown', rateHeaders);
+          } catch (err) {
+            if (!(err instanceof ApiError) || err.status === 429) throw err;
+          }
+        }
         if (pathKnown) {
           throw new ApiError(
             405,

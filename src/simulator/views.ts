@@ -67,6 +67,13 @@ function compact<T extends Json>(o: T): T {
 /** REST state of a medium: `scheduled` exists only in event models [SDK]; REST shows `none`. */
 const restState = (s: string): string => (s === 'scheduled' ? 'none' : s);
 
+/** An agent owes a wrap-up until it has one; an agent whose callback the flow ended without a
+ *  wrap-up code owes none (the simulator models no ACW timeout). */
+function wrapupRequired(p: SimParticipant): boolean {
+  if (p.purpose !== 'agent') return false;
+  return p.wrapup !== undefined || p.callback?.state !== 'disconnected';
+}
+
 function queueRef(ctx: ViewContext, queueId: string): Ref {
   return { id: queueId, name: ctx.queueName(queueId), selfUri: `/api/v2/routing/queues/${queueId}` };
 }
@@ -107,7 +114,7 @@ function callbackParticipant(
     direction: m.direction,
     disconnectType: m.disconnectType,
     held: false,
-    wrapupRequired: p.purpose === 'agent',
+    wrapupRequired: wrapupRequired(p),
     user: p.user ? { id: p.user.id, name: p.user.name, selfUri: `/api/v2/users/${p.user.id}` } : undefined,
     queue: queueRef(ctx, p.queueId),
     attributes: { ...p.attributes },
@@ -234,7 +241,7 @@ export function fullConversation(ctx: ViewContext, conv: ConvState): Json {
       queueName: ctx.queueName(p.queueId),
       purpose: p.purpose,
       address: p.address,
-      wrapupRequired: p.purpose === 'agent',
+      wrapupRequired: wrapupRequired(p),
       wrapup: p.wrapup ? compact({ ...wrapupJson(p.wrapup)! }) : undefined,
       attributes: { ...p.attributes },
       callbacks: p.callback ? [callbackJson(p.callback, p, conv)] : [],

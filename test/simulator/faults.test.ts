@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
+import { BILLING_QUEUE_ID, SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
 import { createBody, fetchToken, type Harness, startHarness } from './helpers.js';
 
 let h: Harness;
@@ -82,6 +82,15 @@ describe('rate limit per token', () => {
     expect(third.body.code).toBe('too.many.requests.retry.after');
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await h.api('GET', QUEUE)).status).toBe(200);
+  });
+
+  it('a valid token gets its headers on an unknown path too', async () => {
+    const r = await h.api('GET', '/api/v2/nothing/here');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('inin-ratelimit-count')).toBe('1');
+    expect(
+      (await h.raw('GET', '/api/v2/nothing/here', undefined, {})).headers.get('inin-ratelimit-count'),
+    ).toBeNull();
   });
 
   it('can answer without any inin-ratelimit-* header (to break header pacing on purpose)', async () => {
@@ -271,5 +280,30 @@ describe('control API over HTTP', () => {
     expect(q.body[0]).toMatchObject({ agents: 1, capacity: { maxWaiting: 3 } });
     expect((await h.raw('POST', '/sim/queues/nope', JSON.stringify({ agents: 1 }), {})).status).toBe(404);
     expect((await h.raw('POST', '/sim/settings', '{oops', {})).status).toBe(400);
+  });
+
+  it('lets a supervisor move or disconnect a callback outside the API, uncounted', async () => {
+    const id = await h.create();
+    h.sim.control.resetCounters();
+    const moved = await h.raw(
+      'POST',
+      `/sim/conversations/${id}/reschedule`,
+      JSON.stringify({ callbackScheduledTime: '2024-06-15T18:00:00.000Z', queueId: BILLING_QUEUE_ID }),
+      {},
+    );
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({
+      queueId: BILLING_QUEUE_ID,
+      callbackScheduledTime: '2024-06-15T18:00:00.000Z',
+    });
+    const customer = await h.customer(id);
+    expect(customer).toMatchObject({
+      callbackScheduledTime: '2024-06-15T18:00:00.000Z',
+      queue: { id: BILLING_QUEUE_ID },
+    });
+    h.sim.control.supervisorDisconnect(id);
+    expect(h.sim.control.conversation(id)?.endReason).toBe('disconnectedByApi');
+    expect((await h.raw('POST', `/sim/conversations/${id}/disconnect`, undefined, {})).status).toBe(400);
+    expect(h.sim.control.counters()['rescheduleCallback']).toBeUndefined();
   });
 });

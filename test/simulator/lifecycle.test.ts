@@ -117,6 +117,7 @@ describe('an answered callback (agent first, auto dial and end)', () => {
       disconnectType: 'system',
       endTime: at(195),
       wrapup: { name: 'RESOLVED' },
+      wrapupRequired: true,
     });
     expect(p.customer).toMatchObject({ state: 'disconnected', disconnectType: 'peer', endTime: at(195) });
     expect(p.agentFull?.wrapup).toMatchObject({ name: 'RESOLVED', durationSeconds: 15 });
@@ -218,7 +219,7 @@ describe('outcomes per number: the voice leg and the agent wrap-up tell, never t
       disconnectType: 'error',
       disconnectReasons: [expect.objectContaining({ code: 21 })],
     });
-    expect(reason(id)).toBe('carrierFailure');
+    expect(reason(id)).toBe('carrierRejected');
     h.sim.control.setCarrierRejectsUnknownCallerId(false);
     const ok = await h.create({ callerId: '+18005550000' });
     moveTo(600);
@@ -318,6 +319,7 @@ describe('flow outcomes end the conversation with the configured disconnect type
     expect(p.agentCalls[0]?.connectedTime).toBeUndefined();
     expect(p.customer).toMatchObject({ state: 'disconnected', disconnectType: 'system' });
     expect(p.agent?.wrapup).toBeUndefined();
+    expect(p.agent?.wrapupRequired).toBe(false);
     expect(reason(id)).toBe('failedDtmf');
   });
 

@@ -7,6 +7,7 @@ import type { Models } from 'purecloud-platform-client-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  BILLING_QUEUE_ID,
   DEMO_CLIENT_ID,
   DEMO_CLIENT_SECRET,
   type Simulator,
@@ -60,6 +61,7 @@ interface Sdk {
     postNotificationsChannelSubscriptions(
       channelId: string,
       body: Models.ChannelTopic[],
+      opts?: { ignoreErrors?: boolean },
     ): Promise<Models.ChannelTopicEntityListing>;
   };
   TelephonyProvidersEdgeApi: new () => {
@@ -240,6 +242,27 @@ describe('the official SDK against the simulator', () => {
     }
     expect(messages.find((m) => m.eventBody.id === created.conversation.id)?.topicName).toBe(topic);
     ws.close();
+  });
+
+  it('fails a subscribe with a forbidden topic unless the SDK passes ignoreErrors', async () => {
+    const notifications = new platformClient.NotificationsApi();
+    const channel = await notifications.postNotificationsChannels();
+    const allowed = `v2.routing.queues.${SUPPORT_QUEUE_ID}.conversations.callbacks`;
+    const forbidden = `v2.routing.queues.${BILLING_QUEUE_ID}.conversations.callbacks`;
+    sim.control.setForbiddenTopics([forbidden]);
+    try {
+      const topics = [{ id: allowed }, { id: forbidden }];
+      const err = await notifications
+        .postNotificationsChannelSubscriptions(channel.id!, topics)
+        .catch((e) => e);
+      expect(err).toMatchObject({ status: 403 });
+      const ok = await notifications.postNotificationsChannelSubscriptions(channel.id!, topics, {
+        ignoreErrors: true,
+      });
+      expect(ok.entities?.map((e) => e.state)).toEqual(['Permitted', 'Rejected']);
+    } finally {
+      sim.control.setForbiddenTopics([]);
+    }
   });
 
   it("surfaces the simulator's refusals as Genesys ErrorBody objects", async () => {

@@ -6,7 +6,7 @@ import { ClockError, type Scheduler } from '../clock.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { checkFaultRule, type Faults } from '../faults.js';
 import { maskNumber } from '../mask.js';
-import { normalizeNumber, type Platform, type SimConversation } from '../model.js';
+import { normalizeNumber, type Platform, type RescheduleInput, type SimConversation } from '../model.js';
 import type { Notifications } from '../notifications.js';
 import type {
   AttemptOutcome,
@@ -161,6 +161,22 @@ export function handleControl(
       t.platform.configureQueue(id, checkQueueChange(b));
       return ok(t.orgJson()['queues']);
     }
+    const sm = /^\/sim\/conversations\/([^/]+)\/(reschedule|disconnect)$/.exec(path);
+    if (sm && method === 'POST') {
+      const id = decodeURIComponent(sm[1]!);
+      if (sm[2] === 'disconnect') t.platform.disconnect(id);
+      else {
+        const b = body();
+        const input: RescheduleInput = { conversationId: id };
+        if (typeof b['queueId'] === 'string') input.queueId = b['queueId'];
+        if (typeof b['callbackScheduledTime'] === 'string') {
+          input.scheduledMs = parseInstant(b['callbackScheduledTime'], 'callbackScheduledTime');
+        }
+        t.platform.reschedule(input);
+      }
+      const conv = t.platform.conversations.get(id)!;
+      return ok(simConversationJson(t.views, conv));
+    }
     const cm = /^\/sim\/conversations\/([^/]+)$/.exec(path);
     if (cm && method === 'GET') {
       const conv = t.platform.conversations.get(decodeURIComponent(cm[1]!));
@@ -265,6 +281,9 @@ const SIM_HELP = {
   'DELETE /sim/counters': 'zero the counters',
   'GET /sim/conversations[?callbackId=]': 'every conversation (filter by data.callbackId)',
   'GET /sim/conversations/{id}': 'one conversation with its phase and end reason',
+  'POST /sim/conversations/{id}/reschedule':
+    '{callbackScheduledTime?, queueId?}: a supervisor moves the callback in Genesys UI (not counted as an API call)',
+  'POST /sim/conversations/{id}/disconnect': 'a supervisor disconnects the callback in Genesys UI',
   'GET /sim/rules': 'per-number outcome rules and the default rule',
   'POST /sim/rules':
     '{number: "+1…" | "default", rule: {outcome: answer|noAnswer|failDtmf|busy|voicemail|carrierFailure|random, ...}}',
