@@ -8,6 +8,10 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { createAmqpPublisher } from './adapters/amqp.js';
+import { createWebhookDelivery } from './adapters/crm-webhook.js';
+import { type TrustedNumberLookup, trustedNumbersFromConfig } from './adapters/customers.js';
+import { createEventsListener } from './adapters/notifications.js';
 import { createApiKey, hashKey, KEY_PATTERN, randomBase62, verifyApiKey } from './api/keys.js';
 import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
@@ -15,19 +19,16 @@ import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
-import { createCancelFollowup } from './engine/cancel.js';
-import { createCapacityGate } from './engine/capacity.js';
-import type { EventChannel } from './engine/events.js';
-import { createAmqpPublisher } from './engine/events-amqp.js';
-import { createEventsListener } from './engine/events-listener.js';
-import { createWebhookDelivery } from './engine/outbox-webhook.js';
-import { createRescheduleFollowup } from './engine/reschedule.js';
-import { createSubmitter } from './engine/submitter.js';
-import { createTracker } from './engine/tracker.js';
-import { type TrustedNumberLookup, trustedNumbersFromConfig } from './engine/trusted-numbers.js';
-import { WorkerLoop } from './engine/worker-loop.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 import { createCallbackEventIndex, createCallbackLookup } from './genesys/lookup.js';
+import { cancelFollowupTask } from './jobs/cancel-followup.js';
+import { createCapacityGate } from './jobs/capacity.js';
+import { WorkerLoop } from './jobs/loop.js';
+import { rescheduleFollowupTask } from './jobs/reschedule-followup.js';
+import { JobRuntime } from './jobs/runtime.js';
+import { submitTask } from './jobs/submit.js';
+import { createTracker } from './jobs/tracker.js';
+import type { EventChannel } from './ledger/events.js';
 import { openStore } from './ledger/index.js';
 import type { Store } from './ledger/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
@@ -140,6 +141,7 @@ function startWorkers(
   const workerId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
   const policies = (queueId: string) => config.queues[queueId];
   const onError = (err: unknown) => log.error({ err }, 'worker item failed');
+  // Loops that hold no job leases (tracker, outbox deliverers): nothing of theirs to release.
   const loops: { name: string; loop: WorkerLoop }[] = [];
   const loop = (
     name: string,
@@ -149,18 +151,11 @@ function startWorkers(
   ) => {
     loops.push({
       name,
-      loop: new WorkerLoop({
-        name,
-        idleDelayMs,
-        iterate,
-        logger: log,
-        onStop: async () => {
-          await onStop?.();
-          await store.releaseLeases(workerId);
-        },
-      }),
+      loop: new WorkerLoop({ name, idleDelayMs, iterate, logger: log, ...(onStop ? { onStop } : {}) }),
     });
   };
+  // The job kinds: one leased loop each, each releasing only its own leases on stop.
+  const jobs = new JobRuntime({ store, clock, workerId, logger: log });
 
   // The look-up by callbackId (unclear creates, cancels of in-flight creates) reads the channel's
   // callback events first; search and analytics windows carry it when the channel is down.
@@ -173,18 +168,20 @@ function startWorkers(
     searchLagMs: lag,
     detailsLagMs: lag,
   });
-  const submitter = createSubmitter({
-    store,
-    genesys,
-    clock,
-    workerId,
-    lookup,
-    capacity: createCapacityGate({ genesys, clock, policies }),
-    policies,
-    channels,
-    logger: log,
-    ...config.submitter,
-  });
+  const submitter = jobs.register(
+    submitTask({
+      store,
+      genesys,
+      clock,
+      workerId,
+      lookup,
+      capacity: createCapacityGate({ genesys, clock, policies }),
+      policies,
+      channels,
+      logger: log,
+      ...config.submitter,
+    }),
+  );
 
   const eventMode = config.tracking.mode === 'events';
   const tracker = createTracker({
@@ -217,10 +214,8 @@ function startWorkers(
         })
       : null;
 
-  const cancels = createCancelFollowup({ store, genesys, lookup, clock, workerId, onError });
-  loop('cancel-followup', 5_000, async () => (await cancels.runOnce()).jobs > 0);
-  const reschedules = createRescheduleFollowup({ store, genesys, clock, workerId, policies, onError });
-  loop('reschedule-followup', 5_000, async () => (await reschedules.runOnce()).jobs > 0);
+  jobs.register(cancelFollowupTask({ store, genesys, lookup, clock }));
+  jobs.register(rescheduleFollowupTask({ store, genesys, clock, policies }));
 
   if (config.crm.webhookUrl && config.crm.secret) {
     const delivery = createWebhookDelivery(store, clock, {
@@ -248,11 +243,15 @@ function startWorkers(
       () => publisher.close(),
     );
   }
-  submitter.start();
+  jobs.start();
   for (const l of loops) l.loop.start();
   listener?.start();
   return [
-    { name: 'submitter', stop: () => submitter.stop(), wake: () => submitter.wake() },
+    ...jobs.loops.map((l) => ({
+      name: l === submitter ? 'submitter' : `${l.kind}-followup`,
+      stop: () => l.stop(),
+      wake: () => l.wake(),
+    })),
     ...(listener ? [{ name: 'tracking-events', stop: () => listener.stop(), wake: () => {} }] : []),
     ...loops.map(({ name, loop: l }) => ({ name, stop: () => l.stop(), wake: () => l.wake() })),
   ];

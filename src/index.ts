@@ -3,6 +3,7 @@
  * keys, config, ledger, Genesys client, simulator, domain rules, webhook signature check).
  */
 
+export { SIGNATURE_HEADER, signatureHeader, verifySignature } from './adapters/crm-webhook.js';
 export { createApiKey, hashKey, KEY_PATTERN, parseScopes, verifyApiKey } from './api/keys.js';
 export { createLogger } from './api/logger.js';
 export { ApiError, type Problem } from './api/problem.js';
@@ -17,7 +18,6 @@ export {
   loadConfig,
 } from './config/index.js';
 export * from './domain/index.js';
-export { SIGNATURE_HEADER, signatureHeader, verifySignature } from './engine/outbox-webhook.js';
 export { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 export type { GenesysPort } from './genesys/port.js';
 export { openStore } from './ledger/index.js';

@@ -6,10 +6,10 @@
  *   npm run chaos                      # build, then all three
  *   npx tsx bench/chaos/index.ts chaos restart   # a subset (names: chaos, bad-input, restart)
  */
-import { formatBadInput, runBadInput } from './bad-input.js';
-import { formatChaos, runChaos } from './chaos.js';
-import { round } from './lib/util.js';
-import { formatRestart, runRestart } from './restart.js';
+import { formatBadInput, runBadInput } from '../../test/reliability/chaos/bad-input.js';
+import { formatChaos, runChaos } from '../../test/reliability/chaos/chaos.js';
+import { round } from '../../test/reliability/chaos/lib/util.js';
+import { formatRestart, runRestart } from '../../test/reliability/chaos/restart.js';
 
 const SCENARIOS = {
   chaos: async () => {

@@ -8,8 +8,8 @@
  */
 import { CallbackdConfigSchema, defaultConfigInput } from '../../dist/config/index.js';
 import { systemClock } from '../../dist/domain/types.js';
-import { createTracker } from '../../dist/engine/tracker.js';
 import { createGenesysClient } from '../../dist/genesys/client.js';
+import { createTracker } from '../../dist/jobs/tracker.js';
 import { openStore } from '../../dist/ledger/index.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET } from '../../dist/simulator/index.js';
 import { procMemoryMb } from './common.js';

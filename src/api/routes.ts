@@ -2,21 +2,21 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { TrustedNumberLookup } from '../adapters/customers.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { QueuePolicy } from '../domain/policy.js';
 import { parseInstant } from '../domain/time.js';
 import type { CallbackStatus, Clock } from '../domain/types.js';
 import { CallbackRequestBodySchema, RescheduleBodySchema } from '../domain/validate.js';
-import { cancelCallback } from '../engine/cancel.js';
-import type { EditOutcome } from '../engine/edit-result.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel } from '../engine/events.js';
-import { rescheduleCallback } from '../engine/reschedule.js';
-import type { TrustedNumberLookup } from '../engine/trusted-numbers.js';
 import type { GenesysPort } from '../genesys/port.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel } from '../ledger/events.js';
 import type { ListFilter } from '../ledger/port.js';
+import { acceptCallback } from '../usecases/accept.js';
+import { cancelCallback } from '../usecases/cancel.js';
+import { rescheduleCallback } from '../usecases/reschedule.js';
+import type { EditOutcome, EditRefusal } from '../usecases/result.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { intake } from './intake.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiError } from './problem.js';
 import { callbackLocation, toResource, toSummary } from './resource.js';
@@ -55,10 +55,21 @@ export interface ApiDeps {
 const BASE = '/api/v2/routing/callbacks';
 const ONE = `${BASE}/{callbackId}`;
 
+/** The HTTP status of each use-case refusal (the use cases know no HTTP). */
+const REFUSAL_STATUS: Readonly<Record<EditRefusal, 400 | 404 | 409 | 503>> = {
+  invalid: 400,
+  not_found: 404,
+  invalid_state: 409,
+  unconfirmed: 503,
+  unavailable: 503,
+};
+
 function editAnswer(outcome: EditOutcome) {
   if (outcome.ok) return toResource(outcome.callback);
-  const headers: Record<string, string> = outcome.httpStatus === 503 ? { 'retry-after': '5' } : {};
-  throw new ApiError(outcome.httpStatus, outcome.errors, undefined, headers);
+  const status = REFUSAL_STATUS[outcome.refusal];
+  // 503s are safe to repeat: say when.
+  const headers: Record<string, string> = status === 503 ? { 'retry-after': '5' } : {};
+  throw new ApiError(status, outcome.errors, undefined, headers);
 }
 
 function instantParam(value: string | undefined, field: 'from' | 'to'): number | undefined {
@@ -115,11 +126,15 @@ export function apiRoutes(deps: ApiDeps) {
         },
         handler: async (req, reply) => {
           const tenantId = req.apiKey!.tenantId;
-          const answer = await intake(
+          const answer = await acceptCallback(
             { store, clock: deps.clock, policies, trusted: deps.trusted, channels },
             tenantId,
             req.body,
           );
+          if (answer.outcome === 'unavailable') {
+            const [v] = answer.violations;
+            throw ApiError.one(503, v!.code, v!.field, v!.message, { 'retry-after': '5' });
+          }
           metrics.intake.inc({ outcome: answer.outcome });
           if (answer.outcome === 'refused') throw new ApiError(400, answer.violations);
           if (answer.outcome === 'conflict') throw new ApiError(409, answer.violations);

@@ -13,10 +13,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { TrustedLookupUnavailableError } from '../adapters/customers.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Scope, Violation } from '../domain/types.js';
-import { TrustedLookupUnavailableError } from '../engine/trusted-numbers.js';
 import { GenesysAuthError } from '../genesys/auth.js';
 import { PlatformError } from '../genesys/port.js';
 import type { ApiKeyRecord, Store } from '../ledger/port.js';

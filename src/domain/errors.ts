@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   SCHEDULED_TIME_TOO_FAR: 'SCHEDULED_TIME_TOO_FAR',
   OUTSIDE_OPEN_HOURS: 'OUTSIDE_OPEN_HOURS',
   OUTSIDE_CALLING_WINDOW: 'OUTSIDE_CALLING_WINDOW',
+  /** The time falls in one of the queue's closures (holiday, offsite). */
+  QUEUE_CLOSED: 'QUEUE_CLOSED',
   /** A local time that does not exist (clocks jump forward over it). */
   DST_GAP: 'DST_GAP',
   /** A local time that happens twice (clocks fall back over it). */
@@ -82,6 +84,14 @@ export const ERROR_CODES = {
   PLATFORM_UNAVAILABLE: 'PLATFORM_UNAVAILABLE',
   /** The customer record source (file or CRM URL) could not answer (503). */
   TRUSTED_LOOKUP_UNAVAILABLE: 'TRUSTED_LOOKUP_UNAVAILABLE',
+  /** Booking: the slot holds as many callbacks as its capacity allows (409, with alternatives). */
+  SLOT_FULL: 'SLOT_FULL',
+  /** Booking: the hold's time ran out; its unit is free again (409). */
+  HOLD_EXPIRED: 'HOLD_EXPIRED',
+  /** Booking: no hold with that id for this tenant and queue (400). */
+  HOLD_NOT_FOUND: 'HOLD_NOT_FOUND',
+  /** perCustomer one: the customer already has an active callback on the queue (409). */
+  ACTIVE_CALLBACK_EXISTS: 'ACTIVE_CALLBACK_EXISTS',
 
   // --- status reasons (statusReason.code on rejected / expired / cancelled callbacks) ----------
   QUEUE_FULL: 'QUEUE_FULL',
@@ -106,6 +116,8 @@ export const ERROR_CODES = {
   LOOKUP_ADOPTED: 'LOOKUP_ADOPTED',
   /** The scheduled time or queue was changed on the platform (an agent or supervisor), not through callbackd. */
   CHANGED_ON_PLATFORM: 'CHANGED_ON_PLATFORM',
+  /** An attempt did not reach the customer; the next one is scheduled. */
+  REATTEMPT_SCHEDULED: 'REATTEMPT_SCHEDULED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
@@ -124,6 +136,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   OUTSIDE_OPEN_HOURS: "The scheduled time is outside the queue's open hours.",
   OUTSIDE_CALLING_WINDOW:
     "The scheduled time is outside the customer's calling window in the customer's zone.",
+  QUEUE_CLOSED: "The scheduled time falls in one of the queue's closures.",
   DST_GAP: 'The local time does not exist in that zone (DST gap).',
   DST_AMBIGUOUS: 'The local time happens twice in that zone (DST overlap).',
   UNKNOWN_TIME_ZONE: 'The time zone is not an IANA zone name.',
@@ -166,9 +179,15 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   INTERNAL: 'An unexpected server error; it was logged.',
   PLATFORM_UNAVAILABLE: 'Genesys Cloud did not confirm the change; nothing changed, repeat the request.',
   TRUSTED_LOOKUP_UNAVAILABLE: 'The customer record source could not be reached; retry later.',
+  SLOT_FULL: 'The slot is at capacity; the problem names the nearest free slots in alternatives.',
+  HOLD_EXPIRED: 'The slot hold expired; hold the slot again or book another.',
+  HOLD_NOT_FOUND: 'No slot hold with that id for this queue.',
+  ACTIVE_CALLBACK_EXISTS:
+    'The customer already has an active callback on this queue; send replaceActive: true to move it instead.',
   QUEUE_FULL: 'The queue (and its overflow) had no capacity.',
   PLATFORM_REJECTED: 'The platform refused the callback.',
-  RETRIES_EXHAUSTED: 'Every allowed attempt was refused for capacity.',
+  RETRIES_EXHAUSTED:
+    'Every allowed attempt was used: refused for capacity, or (re-attempts) the customer was not reached.',
   NO_ANSWER: 'The customer did not answer.',
   CANCELLED_BY_USER: 'Cancelled through the API.',
   DISCONNECTED_ON_PLATFORM: 'The callback was disconnected on the platform without reaching the customer.',
@@ -183,4 +202,5 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   LOOKUP_ADOPTED:
     'An unclear create was found on the platform by its callbackId and adopted (not sent again).',
   CHANGED_ON_PLATFORM: 'The scheduled time or queue was changed on the platform by an agent or supervisor.',
+  REATTEMPT_SCHEDULED: 'The attempt did not reach the customer; the next attempt is scheduled.',
 };

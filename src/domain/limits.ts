@@ -21,6 +21,13 @@ export const LIMITS = {
   defaultMaxCallbacks: 1_000,
   /** Capacity rejection retries: attempts and the uniform random delay range between them. */
   defaultRejectionRetry: { attempts: 3, delayMinutes: { min: 15, max: 30 } },
+  /** Booking: default slot length, how long a hold keeps its unit, how far one slots query may reach. */
+  defaultSlotMinutes: 15,
+  defaultHoldSeconds: 300,
+  maxSlotsRangeDays: 31,
+  /** Closures per queue, re-attempts after the first call. */
+  maxClosures: 1_000,
+  maxReattempts: 10,
   callbackIdMaxLength: 128,
   /** customerData: how many attributes, how long a key and a value may be. */
   maxCustomerDataAttributes: 50,

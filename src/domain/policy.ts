@@ -4,6 +4,7 @@
  */
 import { Temporal } from 'temporal-polyfill';
 import { z } from 'zod';
+import { type Closure, ClosureSchema, closedUntil, closureAt, describeClosure } from './closures.js';
 import { ERROR_CODES } from './errors.js';
 import { LIMITS } from './limits.js';
 import { maskPhone, normalisePhone, zoneForNumber } from './phone.js';
@@ -101,6 +102,39 @@ export const WrapUpOutcomeSchema = z
     message: 'expected unreached only with status expired',
   });
 export type WrapUpOutcome = z.infer<typeof WrapUpOutcomeSchema>;
+const minutesOfDelay = z
+  .number()
+  .positive()
+  .max(LIMITS.maxLeadDaysCeiling * 1440);
+
+export const SlotsSchema = z
+  .strictObject({
+    /** Slot length; slots start at local midnight in the queue's zone and every `minutes` after. */
+    minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1440)
+      .refine((m) => 1440 % m === 0, { message: 'expected a divisor of 1440 (a day), e.g. 10, 15, 30, 60' })
+      .default(LIMITS.defaultSlotMinutes),
+    /** Callbacks that may be scheduled to start in one slot; absent = no per-slot limit. */
+    capacity: z.number().int().min(1).optional(),
+    /** How long a hold reserves its unit. */
+    holdSeconds: z.number().int().min(10).max(3600).default(LIMITS.defaultHoldSeconds),
+  })
+  .default({ minutes: LIMITS.defaultSlotMinutes, holdSeconds: LIMITS.defaultHoldSeconds });
+
+export const ReattemptsSchema = z.strictObject({
+  /** Re-attempts after the first call. */
+  attempts: z.number().int().min(0).max(LIMITS.maxReattempts),
+  /** Delay before the next attempt per cause; a cause left out is not re-attempted. */
+  afterMinutes: z.strictObject({
+    noAnswer: minutesOfDelay.optional(),
+    busy: minutesOfDelay.optional(),
+    voicemail: minutesOfDelay.optional(),
+  }),
+});
+export type Reattempts = z.infer<typeof ReattemptsSchema>;
 
 /** The policy's fields; extend this (e.g. with a name) and apply `refineQueuePolicy`. */
 export const QueuePolicyObjectSchema = z.strictObject({
@@ -144,6 +178,13 @@ export const QueuePolicyObjectSchema = z.strictObject({
       attempts: LIMITS.defaultRejectionRetry.attempts,
       delayMinutes: { ...LIMITS.defaultRejectionRetry.delayMinutes },
     }),
+  /** Dates and local date-time ranges in the queue's zone when it takes no callbacks. */
+  closures: z.array(ClosureSchema).max(LIMITS.maxClosures).default([]),
+  slots: SlotsSchema,
+  /** Re-attempts after an attempt that did not reach the customer; absent = none. */
+  reattempts: ReattemptsSchema.optional(),
+  /** `one`: at most one active callback per customer and queue. */
+  perCustomer: z.enum(['many', 'one']).default('many'),
 });
 
 /** Rules across fields of one policy. */
@@ -267,20 +308,63 @@ export function describeOpenHours(openHours: OpenHours): string {
   return `${openHours.weekly.map((r) => `${describeDays(r.days)} ${r.start}–${r.end}`).join('; ')} ${openHours.timeZone}`;
 }
 
+/** What the queue-side time rules need: open hours and (optionally) closures. */
+export type QueueHours = Pick<QueuePolicy, 'openHours'> & { closures?: readonly Closure[] };
+
+/** Inside open hours and in no closure. */
+export function isQueueOpen(policy: QueueHours, epochMs: EpochMs): boolean {
+  return (
+    isWithinOpenHours(policy.openHours, epochMs) &&
+    closureAt(policy.closures, policy.openHours.timeZone, epochMs) === undefined
+  );
+}
+
+/** The first instant at or after `fromMs` when the queue is open and not closed, up to `untilMs`. */
+export function nextQueueOpenTime(
+  policy: QueueHours,
+  fromMs: EpochMs,
+  untilMs: EpochMs = fromMs + 2 * LIMITS.maxLeadDaysCeiling * DAY_MS,
+): EpochMs | undefined {
+  let t = fromMs;
+  // Every step moves strictly forward (to a closure's end or the next opening), so this ends.
+  while (t <= untilMs) {
+    const reopens = closedUntil(policy.closures, policy.openHours.timeZone, t);
+    if (reopens > t) {
+      t = reopens;
+      continue;
+    }
+    if (isWithinOpenHours(policy.openHours, t)) return t;
+    const next = nextOpening(policy.openHours, t);
+    if (next === undefined) return undefined;
+    t = next;
+  }
+  return undefined;
+}
+
 export function checkOpenHours(
-  policy: Pick<QueuePolicy, 'openHours'>,
+  policy: QueueHours,
   scheduledMs: EpochMs,
   field = 'scheduledTime',
 ): Violation | undefined {
+  const zone = policy.openHours.timeZone;
+  const closure = closureAt(policy.closures, zone, scheduledMs);
+  if (closure) {
+    const reopens = nextQueueOpenTime(policy, closure.endMs);
+    return {
+      code: ERROR_CODES.QUEUE_CLOSED,
+      field,
+      message: `${formatInstant(scheduledMs)} falls in the queue's closure ${describeClosure(closure)} (${zone}); send a time ${reopens === undefined ? 'after it' : `at or after ${formatInstant(reopens)}, when the queue next opens`}`,
+    };
+  }
   if (isWithinOpenHours(policy.openHours, scheduledMs)) return undefined;
-  const facts = zonedFacts(scheduledMs, policy.openHours.timeZone);
-  const next = nextOpening(policy.openHours, scheduledMs);
+  const facts = zonedFacts(scheduledMs, zone);
+  const next = nextQueueOpenTime(policy, scheduledMs);
   const suggestion =
     next === undefined ? 'send a time inside them' : `the queue next opens at ${formatInstant(next)}`;
   return {
     code: ERROR_CODES.OUTSIDE_OPEN_HOURS,
     field,
-    message: `${formatInstant(scheduledMs)} is ${DAY_LABEL[WEEKDAYS[facts.dayOfWeek - 1]!]} ${facts.wallClock.slice(11)} in ${policy.openHours.timeZone}, outside the queue's open hours (${describeOpenHours(policy.openHours)}); send a time inside them (${suggestion})`,
+    message: `${formatInstant(scheduledMs)} is ${DAY_LABEL[WEEKDAYS[facts.dayOfWeek - 1]!]} ${facts.wallClock.slice(11)} in ${zone}, outside the queue's open hours (${describeOpenHours(policy.openHours)}); send a time inside them (${suggestion})`,
   };
 }
 

@@ -15,7 +15,7 @@
  * per resource and it does not name them, so the endpoint is the closest honest key.
  */
 import type { Clock, EpochMs } from '../domain/types.js';
-import { realSleep, type Sleep } from './retry.js';
+import { sleep as realSleep, type Sleep } from '../shared/sleep.js';
 import { type HttpAnswer, headerValue } from './transport.js';
 
 interface ResourceState {

@@ -9,7 +9,7 @@
  * it is paid for in sustained rate: a long drain runs at (N - C)/N of the limit.
  */
 import type { Clock } from '../domain/types.js';
-import { realSleep, type Sleep } from './retry.js';
+import { sleep as realSleep, type Sleep } from '../shared/sleep.js';
 
 export interface RateLimiterOptions {
   requestsPerMinute: number;

@@ -3,45 +3,23 @@
  * again, the backoff decides *when*. Plus the classification of one HTTP exchange into success
  * or a PlatformError of a known kind.
  */
-import { ERROR_CODES } from '../domain/errors.js';
+import { type Backoff, backoffMs } from '../shared/backoff.js';
+import { sleep as realSleep, type Sleep } from '../shared/sleep.js';
 import { PlatformError } from './port.js';
 import { type Exchange, type HttpAnswer, headerValue } from './transport.js';
 
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type { Backoff } from '../shared/backoff.js';
+export type { Sleep } from '../shared/sleep.js';
 
-/** A real timer that an abort signal cuts short (resolves early, never rejects). */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
-export interface Backoff {
-  /** Delay before retry number `retry` (1 for the first retry). */
-  delayMs(retry: number): number;
-}
-
-export interface FullJitterOptions {
-  baseDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** AWS "full jitter": uniform in [0, min(max, base * 2^(retry-1))], so synchronized clients spread out. */
+/** AWS "full jitter" over the one shared backoff (src/shared/backoff.ts). */
 export class FullJitterBackoff implements Backoff {
   constructor(
-    private readonly opts: FullJitterOptions,
+    private readonly opts: { baseDelayMs: number; maxDelayMs: number },
     private readonly random: () => number = Math.random,
   ) {}
 
   delayMs(retry: number): number {
-    const ceiling = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** Math.max(0, retry - 1));
-    return Math.floor(this.random() * ceiling);
+    return backoffMs(retry, { ...this.opts, jitter: 'full' }, this.random);
   }
 }
 

@@ -23,5 +23,5 @@ export function openStore(url: string, options: OpenStoreOptions = {}): KyselySt
 
 export { isLedgerError, LedgerError, type LedgerErrorCode } from './errors.js';
 export type * from './port.js';
-export { KyselyStore, OPEN_STATUSES, TERMINAL_STATUSES } from './store.js';
+export { KyselyStore } from './store.js';
 export { openPostgresStore, openSqliteStore, type PostgresStoreOptions, type SqliteStoreOptions };

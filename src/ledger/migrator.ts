@@ -6,9 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
+import type { LedgerDialect } from './dialect.js';
 import { LedgerError } from './errors.js';
 import type { Migration } from './migration.js';
-import type { LedgerDialect } from './store.js';
 import type { LedgerDatabase } from './tables.js';
 
 export function migrationChecksum(m: Migration): string {

@@ -1,21 +1,17 @@
 /**
- * The Store, written once against Kysely for both dialects. The SQL lives here as Kysely
- * builders; what really differs between SQLite and PostgreSQL (row locks, JSON decoding,
- * migration locking, the schema files) comes in through `LedgerDialect`.
+ * The Store facade, written once against Kysely for both dialects: one object the use cases, the
+ * job runtime and the API hold, delegating to one module per aggregate (callbacks.ts, jobs.ts,
+ * outbox.ts, keys.ts). What really differs between SQLite and PostgreSQL (row locks, JSON
+ * decoding, migration locking, the schema files) comes in through `LedgerDialect` (dialect.ts).
  */
-import { randomUUID } from 'node:crypto';
-import {
-  type Expression,
-  type ExpressionBuilder,
-  type Kysely,
-  type Selectable,
-  type SqlBool,
-  sql,
-} from 'kysely';
-import type { CallbackStatus, EpochMs, HistoryEntry } from '../domain/types.js';
-import { LedgerError } from './errors.js';
-import type { Migration } from './migration.js';
+import { sql } from 'kysely';
+import type { EpochMs } from '../domain/types.js';
+import { CallbacksLedger } from './callbacks.js';
+import type { Db, LedgerDialect } from './dialect.js';
+import { JobsLedger } from './jobs.js';
+import { KeysLedger } from './keys.js';
 import { runMigrations } from './migrator.js';
+import { OutboxLedger } from './outbox.js';
 import type {
   AcceptInput,
   AcceptOutcome,
@@ -26,32 +22,11 @@ import type {
   JobDraft,
   JobKind,
   ListFilter,
-  OutboxDraft,
   OutboxRow,
   Page,
   Store,
   TransitionInput,
 } from './port.js';
-import type { CallbacksTable, JobsTable, LedgerDatabase, OutboxTable } from './tables.js';
-
-/** Anything Kysely can lock a selected row with (`select … for update [skip locked]`). */
-interface Lockable<Q> {
-  forUpdate(): Q;
-  skipLocked(): Q;
-}
-
-export interface LedgerDialect {
-  name: 'sqlite' | 'postgres';
-  migrations: readonly Migration[];
-  /** JSON columns come back as text from SQLite and already parsed from pg. */
-  parseJson(value: unknown): unknown;
-  /** Row lock until commit where the database has row locks; SQLite's single writer already serializes. */
-  forUpdate<Q extends Lockable<Q>>(qb: Q): Q;
-  /** Lock rows other workers have not locked (PG `for update skip locked`). */
-  forUpdateSkipLocked<Q extends Lockable<Q>>(qb: Q): Q;
-  /** Runs first in every migration transaction: serialize concurrent migrators, create the schema. */
-  beginMigration(trx: Kysely<LedgerDatabase>): Promise<void>;
-}
 
 export interface KyselyStoreOptions {
   /**
@@ -63,31 +38,21 @@ export interface KyselyStoreOptions {
   maxAcceptGroup?: number;
 }
 
-export const TERMINAL_STATUSES: readonly CallbackStatus[] = ['completed', 'expired', 'rejected', 'cancelled'];
-export const OPEN_STATUSES: readonly CallbackStatus[] = ['accepted', 'pending'];
-
-/**
- * The partial indexes' predicate, written as a literal so both planners can match it to the
- * index definition (a bound parameter would not match).
- */
-const isOpen = sql<SqlBool>`status in ('accepted', 'pending')`;
-
-type CallbackRow = Selectable<CallbacksTable>;
-type Db = Kysely<LedgerDatabase>;
-
-const RECORD_CHECKED_CHUNK = 500;
-
 export class KyselyStore implements Store {
   readonly #db: Db;
   readonly #dialect: LedgerDialect;
-  readonly #accepts: AcceptGroup | null;
+  readonly callbacks: CallbacksLedger;
+  readonly jobs: JobsLedger;
+  readonly outbox: OutboxLedger;
+  readonly keys: KeysLedger;
 
   constructor(db: Db, dialect: LedgerDialect, options: KyselyStoreOptions = {}) {
     this.#db = db;
     this.#dialect = dialect;
-    this.#accepts = options.groupCommitAccepts
-      ? new AcceptGroup(db, (trx, input) => this.#acceptIn(trx, input), options.maxAcceptGroup ?? 64)
-      : null;
+    this.callbacks = new CallbacksLedger(db, dialect, options);
+    this.jobs = new JobsLedger(db, dialect);
+    this.outbox = new OutboxLedger(db, dialect);
+    this.keys = new KeysLedger(db, dialect);
   }
 
   /** The Kysely instance, for adapter-specific tests and tools (not for the engine or API). */
@@ -114,7 +79,7 @@ export class KyselyStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.#accepts?.drained();
+    await this.callbacks.drained();
     await this.#db.destroy();
   }
 
@@ -122,664 +87,94 @@ export class KyselyStore implements Store {
     await sql`select 1`.execute(this.#db);
   }
 
-  // ---- callbacks -------------------------------------------------------------------------
+  // ---- callbacks (callbacks.ts) ----------------------------------------------------------
 
   accept(input: AcceptInput): Promise<AcceptOutcome> {
-    if (this.#accepts) return this.#accepts.submit(input);
-    return this.#db.transaction().execute((trx) => this.#acceptIn(trx, input));
+    return this.callbacks.accept(input);
   }
-
-  /** Insert-once: `on conflict do nothing`, then read the winner. Never check-then-insert. */
-  async #acceptIn(trx: Db, input: AcceptInput): Promise<AcceptOutcome> {
-    const { spec, tenantId, at } = input;
-    const scheduledAt = Date.parse(spec.scheduledTime);
-    if (!Number.isFinite(scheduledAt)) {
-      throw new LedgerError(
-        'LEDGER_INVALID_SPEC',
-        `scheduledTime ${JSON.stringify(spec.scheduledTime)} is not an ISO 8601 instant; validate the request before accepting it`,
-      );
-    }
-    const specJson = JSON.stringify(spec);
-    const inserted = await trx
-      .insertInto('callbacks')
-      .values({
-        tenant_id: tenantId,
-        callback_id: spec.callbackId,
-        status: 'accepted',
-        status_reason_code: null,
-        status_reason_message: null,
-        spec: specJson,
-        fingerprint: input.fingerprint,
-        queue_id: spec.routingData.queueId,
-        scheduled_at: scheduledAt,
-        conversation_id: null,
-        attempts: 0,
-        next_attempt_at: null,
-        submit_inflight_at: null,
-        last_checked_at: null,
-        first_dialed_at: null,
-        last_changed_at: at,
-        created_at: at,
-        updated_at: at,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'callback_id']).doNothing())
-      .returning('pk')
-      .executeTakeFirst();
-
-    if (!inserted) {
-      const existing = await this.#getWhere(trx, (eb) =>
-        eb.and([eb('c.tenant_id', '=', tenantId), eb('c.callback_id', '=', spec.callbackId)]),
-      );
-      if (!existing)
-        throw new Error(`callback ${spec.callbackId} conflicted on insert but cannot be read back`);
-      return {
-        outcome: existing.fingerprint === input.fingerprint ? 'replayed' : 'conflict',
-        callback: existing,
-      };
-    }
-
-    const pk = inserted.pk;
-    await trx
-      .insertInto('callback_history')
-      .values({ callback_pk: pk, status: 'accepted', reason_code: null, reason_message: null, at })
-      .execute();
-    await this.#insertOutbox(trx, input.outbox, tenantId, pk, at);
-    await this.#insertJob(trx, { kind: 'submit', callbackPk: pk, runAt: at }, at);
-
-    return {
-      outcome: 'created',
-      callback: {
-        pk,
-        tenantId,
-        callbackId: spec.callbackId,
-        // What a later read returns: the stored JSON, not the caller's object.
-        spec: JSON.parse(specJson),
-        fingerprint: input.fingerprint,
-        status: 'accepted',
-        statusReason: null,
-        conversationId: null,
-        attempts: 0,
-        nextAttemptAt: null,
-        submitInFlightAt: null,
-        lastCheckedAt: null,
-        firstDialedAt: null,
-        createdAt: at,
-        updatedAt: at,
-        history: [{ status: 'accepted', at: new Date(at).toISOString(), reason: null }],
-      },
-    };
-  }
-
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined> {
-    return this.#getWhere(this.#db, (eb) =>
-      eb.and([eb('c.tenant_id', '=', tenantId), eb('c.callback_id', '=', callbackId)]),
-    );
+    return this.callbacks.get(tenantId, callbackId);
   }
-
   getByPk(pk: number): Promise<CallbackWithHistory | undefined> {
-    return this.#getWhere(this.#db, (eb) => eb('c.pk', '=', pk));
+    return this.callbacks.getByPk(pk);
   }
-
-  /** The row and its history in one statement, so they come from one snapshot. */
-  async #getWhere(
-    db: Db,
-    where: (eb: ExpressionBuilder<LedgerDatabase & { c: CallbacksTable }, 'c'>) => Expression<SqlBool>,
-  ): Promise<CallbackWithHistory | undefined> {
-    const rows = await db
-      .selectFrom('callbacks as c')
-      .leftJoin('callback_history as h', 'h.callback_pk', 'c.pk')
-      .selectAll('c')
-      .select([
-        'h.id as h_id',
-        'h.status as h_status',
-        'h.reason_code as h_reason_code',
-        'h.reason_message as h_reason_message',
-        'h.at as h_at',
-      ])
-      .where(where as never)
-      .orderBy('h.id')
-      .execute();
-    const first = rows[0];
-    if (!first) return undefined;
-    const history: HistoryEntry[] = [];
-    for (const r of rows) {
-      if (r.h_id === null || r.h_status === null || r.h_at === null) continue;
-      history.push({
-        status: r.h_status,
-        at: new Date(r.h_at).toISOString(),
-        reason:
-          r.h_reason_code === null ? null : { code: r.h_reason_code, message: r.h_reason_message ?? '' },
-      });
-    }
-    return { ...this.#toRecord(first), history };
-  }
-
-  async list(
+  list(
     tenantId: string,
     filter: ListFilter,
     afterPk: number | null,
     limit: number,
   ): Promise<Page<CallbackRecord>> {
-    let q = this.#db.selectFrom('callbacks').selectAll().where('tenant_id', '=', tenantId);
-    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
-    if (filter.queueId !== undefined) q = q.where('queue_id', '=', filter.queueId);
-    if (filter.scheduledFrom !== undefined) q = q.where('scheduled_at', '>=', filter.scheduledFrom);
-    if (filter.scheduledTo !== undefined) q = q.where('scheduled_at', '<', filter.scheduledTo);
-    if (afterPk !== null) q = q.where('pk', '>', afterPk);
-    const rows = await q
-      .orderBy('pk')
-      .limit(limit + 1)
-      .execute();
-    return this.#page(rows, limit);
+    return this.callbacks.list(tenantId, filter, afterPk, limit);
+  }
+  listNonTerminal(afterPk: number | null, limit: number): Promise<Page<CallbackRecord>> {
+    return this.callbacks.listNonTerminal(afterPk, limit);
+  }
+  listTrackable(dueBefore: EpochMs, changedSince: EpochMs, limit: number): Promise<CallbackRecord[]> {
+    return this.callbacks.listTrackable(dueBefore, changedSince, limit);
+  }
+  transition(input: TransitionInput): Promise<CallbackRecord | null> {
+    return this.callbacks.transition(input);
+  }
+  markSubmitInFlight(pk: number, at: EpochMs): Promise<boolean> {
+    return this.callbacks.markSubmitInFlight(pk, at);
+  }
+  recordChecked(pks: readonly number[], at: EpochMs): Promise<void> {
+    return this.callbacks.recordChecked(pks, at);
   }
 
-  async listNonTerminal(afterPk: number | null, limit: number): Promise<Page<CallbackRecord>> {
-    let q = this.#db.selectFrom('callbacks').selectAll().where(isOpen);
-    if (afterPk !== null) q = q.where('pk', '>', afterPk);
-    const rows = await q
-      .orderBy('pk')
-      .limit(limit + 1)
-      .execute();
-    return this.#page(rows, limit);
+  // ---- jobs (jobs.ts) --------------------------------------------------------------------
+
+  enqueueJob(job: JobDraft): Promise<void> {
+    return this.jobs.enqueue(job);
+  }
+  leaseJobs(kind: JobKind, owner: string, limit: number, leaseMs: number, now: EpochMs): Promise<Job[]> {
+    return this.jobs.lease(kind, owner, limit, leaseMs, now);
+  }
+  completeJob(id: number, owner: string): Promise<void> {
+    return this.jobs.complete(id, owner);
+  }
+  retryJob(id: number, owner: string, runAt: EpochMs, error: string): Promise<void> {
+    return this.jobs.retry(id, owner, runAt, error);
+  }
+  releaseLeases(owner: string): Promise<void> {
+    return this.jobs.releaseLeases(owner);
   }
 
-  async listTrackable(dueBefore: EpochMs, changedSince: EpochMs, limit: number): Promise<CallbackRecord[]> {
-    // Two range searches, one per partial index, joined with UNION ALL (duplicates are harmless
-    // under IN). Both an OR and a plain UNION make SQLite walk every open callback instead.
-    const tracked = this.#db
-      .selectFrom('callbacks')
-      .select('pk')
-      .where(isOpen)
-      .where('conversation_id', 'is not', null);
-    const rows = await this.#db
-      .selectFrom('callbacks')
-      .selectAll()
-      .where('pk', 'in', () =>
-        tracked
-          .where('scheduled_at', '<', dueBefore)
-          .unionAll(tracked.where('last_changed_at', '>', changedSince)),
-      )
-      .orderBy('last_checked_at', (ob) => ob.asc().nullsFirst())
-      .orderBy('pk')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => this.#toRecord(r));
-  }
+  // ---- outbox (outbox.ts) ----------------------------------------------------------------
 
-  #page(rows: CallbackRow[], limit: number): Page<CallbackRecord> {
-    const more = rows.length > limit;
-    const items = (more ? rows.slice(0, limit) : rows).map((r) => this.#toRecord(r));
-    return { items, nextAfterPk: more ? (items.at(-1)?.pk ?? null) : null };
-  }
-
-  async transition(input: TransitionInput): Promise<CallbackRecord | null> {
-    if (input.from.length === 0) {
-      throw new LedgerError('LEDGER_EMPTY_GUARD', 'transition needs at least one state in `from`');
-    }
-    const terminal = input.from.filter((s) => TERMINAL_STATUSES.includes(s));
-    if (terminal.length > 0) {
-      throw new LedgerError(
-        'LEDGER_TERMINAL_STATE',
-        `cannot transition out of terminal state ${terminal.join(', ')}: terminal states never change; guard on accepted or pending`,
-      );
-    }
-    return this.#db.transaction().execute(async (trx) => {
-      // Locked (PG) so that "did the status change?" below is decided on the row the update sees.
-      const before = await this.#dialect
-        .forUpdate(trx.selectFrom('callbacks').select(['status', 'tenant_id']).where('pk', '=', input.pk))
-        .executeTakeFirst();
-      if (!before) return null;
-
-      const { set = {}, reason, at, to } = input;
-      const statusChanges = before.status !== to;
-      const changes: Partial<Record<keyof CallbacksTable, unknown>> = {
-        status: to,
-        updated_at: at,
-        last_changed_at: at,
-      };
-      // A new status drops the old reason; a same-status change keeps it unless given a new one.
-      if (reason !== null || statusChanges) {
-        changes.status_reason_code = reason?.code ?? null;
-        changes.status_reason_message = reason?.message ?? null;
-      }
-      if (set.conversationId !== undefined) changes.conversation_id = set.conversationId;
-      if (set.attempts !== undefined) changes.attempts = set.attempts;
-      if (set.nextAttemptAt !== undefined) changes.next_attempt_at = set.nextAttemptAt;
-      if (set.submitInFlightAt !== undefined) changes.submit_inflight_at = set.submitInFlightAt;
-      if (set.firstDialedAt !== undefined) changes.first_dialed_at = set.firstDialedAt;
-      if (set.spec !== undefined) {
-        const scheduledAt = Date.parse(set.spec.scheduledTime);
-        if (!Number.isFinite(scheduledAt)) {
-          throw new LedgerError(
-            'LEDGER_INVALID_SPEC',
-            `scheduledTime ${set.spec.scheduledTime} is not an ISO instant`,
-          );
-        }
-        changes.spec = JSON.stringify(set.spec);
-        changes.queue_id = set.spec.routingData.queueId;
-        changes.scheduled_at = scheduledAt;
-      }
-
-      // The guard: the one statement that decides whether this transition happens.
-      const row = await trx
-        .updateTable('callbacks')
-        .set(changes as never)
-        .where('pk', '=', input.pk)
-        .where('status', 'in', input.from)
-        .returningAll()
-        .executeTakeFirst();
-      if (!row) return null;
-
-      if (statusChanges || reason !== null) {
-        await trx
-          .insertInto('callback_history')
-          .values({
-            callback_pk: input.pk,
-            status: to,
-            reason_code: reason?.code ?? null,
-            reason_message: reason?.message ?? null,
-            at,
-          })
-          .execute();
-      }
-      await this.#insertOutbox(trx, input.outbox, row.tenant_id, input.pk, at);
-      if (input.enqueue) await this.#insertJob(trx, input.enqueue, at);
-      return this.#toRecord(row);
-    });
-  }
-
-  async markSubmitInFlight(pk: number, at: EpochMs): Promise<boolean> {
-    const res = await this.#db
-      .updateTable('callbacks')
-      .set({ submit_inflight_at: at, updated_at: at })
-      .where('pk', '=', pk)
-      .where('status', '=', 'accepted')
-      .executeTakeFirst();
-    return res.numUpdatedRows > 0n;
-  }
-
-  async recordChecked(pks: readonly number[], at: EpochMs): Promise<void> {
-    for (let i = 0; i < pks.length; i += RECORD_CHECKED_CHUNK) {
-      const chunk = pks.slice(i, i + RECORD_CHECKED_CHUNK);
-      await this.#db.updateTable('callbacks').set({ last_checked_at: at }).where('pk', 'in', chunk).execute();
-    }
-  }
-
-  // ---- jobs ------------------------------------------------------------------------------
-
-  async enqueueJob(job: JobDraft): Promise<void> {
-    await this.#insertJob(this.#db, job, job.runAt);
-  }
-
-  async #insertJob(db: Db, job: JobDraft, createdAt: EpochMs): Promise<void> {
-    await db
-      .insertInto('jobs')
-      .values({
-        kind: job.kind,
-        callback_pk: job.callbackPk,
-        run_at: job.runAt,
-        attempts: 0,
-        locked_by: null,
-        locked_until: null,
-        last_error: null,
-        payload: job.payload === undefined ? null : JSON.stringify(job.payload),
-        created_at: createdAt,
-      })
-      .execute();
-  }
-
-  async leaseJobs(
-    kind: JobKind,
-    workerId: string,
-    limit: number,
-    leaseMs: number,
-    now: EpochMs,
-  ): Promise<Job[]> {
-    const free = (eb: ExpressionBuilder<LedgerDatabase, 'jobs'>) =>
-      eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]);
-    // The pick is a materialized CTE: as an `in (subquery)` PostgreSQL may re-run it per row and
-    // overrun the limit. The lease is the guarded update itself: `free` is re-checked per row.
-    const rows = await this.#db
-      .with(
-        (cte) => cte('picked').materialized(),
-        (db) =>
-          this.#dialect.forUpdateSkipLocked(
-            db
-              .selectFrom('jobs')
-              .select('id')
-              .where('kind', '=', kind)
-              .where('run_at', '<=', now)
-              .where(free)
-              .orderBy('run_at')
-              .orderBy('id')
-              .limit(limit),
-          ),
-      )
-      .updateTable('jobs')
-      .set((eb) => ({ locked_by: workerId, locked_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
-      .where(free)
-      .returningAll()
-      .execute();
-    return rows.map((r) => this.#toJob(r)).sort((a, b) => a.runAt - b.runAt || a.id - b.id);
-  }
-
-  async completeJob(id: number, workerId: string): Promise<void> {
-    // Only the lease holder may finish a job; a worker whose lease expired finds nothing to delete.
-    await this.#db.deleteFrom('jobs').where('id', '=', id).where('locked_by', '=', workerId).execute();
-  }
-
-  async retryJob(id: number, workerId: string, runAt: EpochMs, error: string): Promise<void> {
-    await this.#db
-      .updateTable('jobs')
-      .set({ run_at: runAt, last_error: error, locked_by: null, locked_until: null })
-      .where('id', '=', id)
-      .where('locked_by', '=', workerId)
-      .execute();
-  }
-
-  async releaseLeases(workerId: string): Promise<void> {
-    await this.#db
-      .updateTable('jobs')
-      .set({ locked_by: null, locked_until: null })
-      .where('locked_by', '=', workerId)
-      .execute();
-  }
-
-  // ---- outbox ----------------------------------------------------------------------------
-
-  async #insertOutbox(
-    db: Db,
-    drafts: readonly OutboxDraft[],
-    tenantId: string,
-    callbackPk: number,
-    at: EpochMs,
-  ): Promise<void> {
-    if (drafts.length === 0) return;
-    await db
-      .insertInto('outbox')
-      .values(
-        drafts.map((d) => ({
-          id: d.id ?? randomUUID(),
-          channel: d.channel,
-          tenant_id: tenantId,
-          callback_pk: callbackPk,
-          event_type: d.eventType,
-          payload: JSON.stringify(d.payload ?? null),
-          created_at: at,
-          attempts: 0,
-          next_attempt_at: at,
-          delivered_at: null,
-          dead_at: null,
-          last_error: null,
-          locked_until: null,
-        })),
-      )
-      .execute();
-  }
-
-  async leaseOutbox(
-    channel: 'webhook' | 'amqp',
+  leaseOutbox(
+    channel: OutboxRow['channel'],
     limit: number,
     leaseMs: number,
     now: EpochMs,
   ): Promise<OutboxRow[]> {
-    const free = (eb: ExpressionBuilder<LedgerDatabase, 'outbox'>) =>
-      eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]);
-    const rows = await this.#db
-      .with(
-        (cte) => cte('picked').materialized(),
-        (db) =>
-          this.#dialect.forUpdateSkipLocked(
-            db
-              .selectFrom('outbox')
-              .select('id')
-              .where('channel', '=', channel)
-              .where('delivered_at', 'is', null)
-              .where('dead_at', 'is', null)
-              .where('next_attempt_at', '<=', now)
-              .where(free)
-              .orderBy('next_attempt_at')
-              .orderBy('created_at')
-              .limit(limit),
-          ),
-      )
-      .updateTable('outbox')
-      .set((eb) => ({ locked_until: now + leaseMs, attempts: eb('attempts', '+', 1) }))
-      .where('id', 'in', (eb) => eb.selectFrom('picked').select('picked.id'))
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .where(free)
-      .returningAll()
-      .execute();
-    return rows
-      .map((r) => this.#toOutbox(r))
-      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.createdAt - b.createdAt);
+    return this.outbox.lease(channel, limit, leaseMs, now);
+  }
+  markDelivered(id: string, at: EpochMs): Promise<void> {
+    return this.outbox.markDelivered(id, at);
+  }
+  markDeliveryFailed(id: string, nextAttemptAt: EpochMs, error: string): Promise<void> {
+    return this.outbox.markDeliveryFailed(id, nextAttemptAt, error);
+  }
+  markDead(id: string, at: EpochMs, error: string): Promise<void> {
+    return this.outbox.markDead(id, at, error);
+  }
+  listDead(limit: number): Promise<OutboxRow[]> {
+    return this.outbox.listDead(limit);
   }
 
-  async markDelivered(id: string, at: EpochMs): Promise<void> {
-    await this.#db
-      .updateTable('outbox')
-      .set({ delivered_at: at, locked_until: null, last_error: null })
-      .where('id', '=', id)
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .execute();
+  // ---- API keys (keys.ts) ----------------------------------------------------------------
+
+  createApiKey(key: ApiKeyRecord): Promise<void> {
+    return this.keys.create(key);
   }
-
-  async markDeliveryFailed(id: string, nextAttemptAt: EpochMs, error: string): Promise<void> {
-    await this.#db
-      .updateTable('outbox')
-      .set({ next_attempt_at: nextAttemptAt, last_error: error, locked_until: null })
-      .where('id', '=', id)
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .execute();
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    return this.keys.findByHash(hash);
   }
-
-  async markDead(id: string, at: EpochMs, error: string): Promise<void> {
-    await this.#db
-      .updateTable('outbox')
-      .set({ dead_at: at, last_error: error, locked_until: null })
-      .where('id', '=', id)
-      .where('delivered_at', 'is', null)
-      .where('dead_at', 'is', null)
-      .execute();
+  listApiKeys(tenantId?: string): Promise<ApiKeyRecord[]> {
+    return this.keys.list(tenantId);
   }
-
-  async listDead(limit: number): Promise<OutboxRow[]> {
-    const rows = await this.#db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('dead_at', 'is not', null)
-      .orderBy('dead_at', 'desc')
-      .orderBy('id')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => this.#toOutbox(r));
-  }
-
-  // ---- API keys --------------------------------------------------------------------------
-
-  async createApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.#db.transaction().execute(async (trx) => {
-      // Tenants come into being with their first key.
-      await trx
-        .insertInto('tenants')
-        .values({ id: key.tenantId, created_at: key.createdAt })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute();
-      await trx
-        .insertInto('api_keys')
-        .values({
-          id: key.id,
-          tenant_id: key.tenantId,
-          name: key.name,
-          hash: key.hash,
-          scopes: JSON.stringify(key.scopes),
-          created_at: key.createdAt,
-          revoked_at: key.revokedAt,
-        })
-        .execute();
-    });
-  }
-
-  /** Revoked keys are returned too (with `revokedAt`): the caller refuses them. */
-  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const row = await this.#db.selectFrom('api_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
-    return row ? this.#toApiKey(row) : undefined;
-  }
-
-  async listApiKeys(tenantId?: string): Promise<ApiKeyRecord[]> {
-    let q = this.#db.selectFrom('api_keys').selectAll();
-    if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
-    const rows = await q.orderBy('created_at').orderBy('id').execute();
-    return rows.map((r) => this.#toApiKey(r));
-  }
-
-  async revokeApiKey(id: string, at: EpochMs): Promise<boolean> {
-    const res = await this.#db
-      .updateTable('api_keys')
-      .set({ revoked_at: at })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    return res.numUpdatedRows > 0n;
-  }
-
-  // ---- row mapping -----------------------------------------------------------------------
-
-  #toRecord(r: CallbackRow): CallbackRecord {
-    return {
-      pk: r.pk,
-      tenantId: r.tenant_id,
-      callbackId: r.callback_id,
-      spec: this.#dialect.parseJson(r.spec) as CallbackRecord['spec'],
-      fingerprint: r.fingerprint,
-      status: r.status,
-      statusReason:
-        r.status_reason_code === null
-          ? null
-          : { code: r.status_reason_code, message: r.status_reason_message ?? '' },
-      conversationId: r.conversation_id,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      submitInFlightAt: r.submit_inflight_at,
-      lastCheckedAt: r.last_checked_at,
-      firstDialedAt: r.first_dialed_at === null ? null : Number(r.first_dialed_at),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-    };
-  }
-
-  #toJob(r: Selectable<JobsTable>): Job {
-    return {
-      id: r.id,
-      kind: r.kind as JobKind,
-      callbackPk: r.callback_pk,
-      runAt: r.run_at,
-      attempts: r.attempts,
-      lockedBy: r.locked_by,
-      lockedUntil: r.locked_until,
-      lastError: r.last_error,
-      payload: r.payload === null ? undefined : this.#dialect.parseJson(r.payload),
-    };
-  }
-
-  #toOutbox(r: Selectable<OutboxTable>): OutboxRow {
-    return {
-      id: r.id,
-      channel: r.channel as OutboxRow['channel'],
-      tenantId: r.tenant_id,
-      callbackPk: r.callback_pk,
-      eventType: r.event_type,
-      payload: this.#dialect.parseJson(r.payload),
-      createdAt: r.created_at,
-      attempts: r.attempts,
-      nextAttemptAt: r.next_attempt_at,
-      deliveredAt: r.delivered_at,
-      deadAt: r.dead_at,
-      lastError: r.last_error,
-    };
-  }
-
-  #toApiKey(r: Selectable<LedgerDatabase['api_keys']>): ApiKeyRecord {
-    return {
-      id: r.id,
-      tenantId: r.tenant_id,
-      name: r.name,
-      hash: r.hash,
-      scopes: this.#dialect.parseJson(r.scopes) as ApiKeyRecord['scopes'],
-      createdAt: r.created_at,
-      revokedAt: r.revoked_at,
-    };
-  }
-}
-
-interface PendingAccept {
-  input: AcceptInput;
-  resolve(outcome: AcceptOutcome): void;
-  reject(err: unknown): void;
-}
-
-/**
- * Group commit for accepts: those that arrive while a commit is running (or in the same turn of
- * the event loop) are committed together in the next transaction, so N accepts cost one fsync.
- * Each accept is idempotent on (tenant, callbackId), so when a group fails as a whole nothing was
- * committed and every member is simply retried alone, which isolates the one that failed.
- */
-class AcceptGroup {
-  readonly #queue: PendingAccept[] = [];
-  #running: Promise<void> | null = null;
-
-  constructor(
-    private readonly db: Db,
-    private readonly acceptIn: (trx: Db, input: AcceptInput) => Promise<AcceptOutcome>,
-    private readonly maxGroup: number,
-  ) {}
-
-  submit(input: AcceptInput): Promise<AcceptOutcome> {
-    return new Promise<AcceptOutcome>((resolve, reject) => {
-      this.#queue.push({ input, resolve, reject });
-      this.#running ??= this.#drain();
-    });
-  }
-
-  /** Resolves once every accept submitted so far has been answered. */
-  async drained(): Promise<void> {
-    while (this.#running) await this.#running;
-  }
-
-  async #drain(): Promise<void> {
-    // Let the accepts of this event-loop turn join the first group.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    while (this.#queue.length > 0) {
-      const group = this.#queue.splice(0, this.maxGroup);
-      await this.#commit(group);
-    }
-    this.#running = null;
-  }
-
-  async #commit(group: PendingAccept[]): Promise<void> {
-    try {
-      const outcomes = await this.db.transaction().execute(async (trx) => {
-        const out: AcceptOutcome[] = [];
-        for (const item of group) out.push(await this.acceptIn(trx, item.input));
-        return out;
-      });
-      for (const [i, item] of group.entries()) item.resolve(outcomes[i] as AcceptOutcome);
-    } catch (err) {
-      if (group.length === 1) {
-        group[0]?.reject(err);
-        return;
-      }
-      for (const item of group) {
-        try {
-          item.resolve(await this.db.transaction().execute((trx) => this.acceptIn(trx, item.input)));
-        } catch (e) {
-          item.reject(e);
-        }
-      }
-    }
+  revokeApiKey(id: string, at: EpochMs): Promise<boolean> {
+    return this.keys.revoke(id, at);
   }
 }

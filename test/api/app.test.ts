@@ -11,6 +11,7 @@ import { type App, DEMO_KEY_FILE, startApp } from '../../src/app.js';
 import { defaultConfigInput } from '../../src/config/defaults.js';
 import { type CallbackdConfig, CallbackdConfigSchema } from '../../src/config/schema.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, startSimulator } from '../../src/simulator/index.js';
+import { waitFor } from '../support/wait.js';
 import { type AnyJson, guideBody, SUPPORT, T0 } from './harness.js';
 
 const BASE = '/api/v2/routing/callbacks';
@@ -37,16 +38,6 @@ async function call(app: App, method: string, path: string, body?: unknown, key 
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as AnyJson };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(() => {

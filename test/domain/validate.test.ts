@@ -385,3 +385,18 @@ describe('JSON Schema export', () => {
     );
   });
 });
+
+describe('validateCallbackRequest: closures', () => {
+  it('refuses a time inside a closure of the queue with QUEUE_CLOSED, and a reschedule into it too', () => {
+    const support = config.queues[SUPPORT_QUEUE_ID]!;
+    const closed = { ...support, closures: [{ date: '2024-06-15', name: 'Offsite' }] };
+    const c = ctx({ queues: (id) => (id === SUPPORT_QUEUE_ID ? closed : undefined) });
+    const v = violationsOf(guideBody(), c);
+    expect(v.map((x) => [x.code, x.field])).toEqual([[ERROR_CODES.QUEUE_CLOSED, 'scheduledTime']]);
+    expect(v[0]!.message).toContain('"Offsite" (2024-06-15)');
+    const accepted = validateCallbackRequest(guideBody(), ctx());
+    if (!accepted.ok) throw new Error('the guide body is valid');
+    const moved = validateReschedule({ scheduledTime: '2024-06-15T18:00:00Z' }, accepted.spec, c);
+    expect(moved.ok ? [] : moved.violations.map((x) => x.code)).toEqual([ERROR_CODES.QUEUE_CLOSED]);
+  });
+});

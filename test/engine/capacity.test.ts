@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CallbackdConfigSchema, defaultConfigInput } from '../../src/config/index.js';
 import type { QueuePolicy } from '../../src/domain/policy.js';
-import { createCapacityGate, ROUTED_TO_OVERFLOW } from '../../src/engine/capacity.js';
 import type { QueueObservation } from '../../src/genesys/port.js';
+import { createCapacityGate, ROUTED_TO_OVERFLOW } from '../../src/jobs/capacity.js';
 import { manualClock } from './support.js';
 
 const config = CallbackdConfigSchema.parse(defaultConfigInput());

@@ -4,10 +4,13 @@
  */
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cancelCallback, createCancelFollowup } from '../../src/engine/cancel.js';
-import { createRescheduleFollowup, rescheduleCallback } from '../../src/engine/reschedule.js';
-import { staticTrustedNumbers } from '../../src/engine/trusted-numbers.js';
+import { staticTrustedNumbers } from '../../src/adapters/customers.js';
 import { createCallbackLookup } from '../../src/genesys/lookup.js';
+import { cancelFollowupTask } from '../../src/jobs/cancel-followup.js';
+import { rescheduleFollowupTask } from '../../src/jobs/reschedule-followup.js';
+import { createJobLoop } from '../../src/jobs/runtime.js';
+import { cancelCallback } from '../../src/usecases/cancel.js';
+import { rescheduleCallback } from '../../src/usecases/reschedule.js';
 import { type EngineHarness, MINUTE, policies, startEngineHarness, statusIs } from './harness.js';
 
 let h: EngineHarness;
@@ -49,16 +52,18 @@ describe('cancel racing a submit', () => {
     });
     expect(late).toBeNull();
 
-    const followup = createCancelFollowup({
-      store: h.store,
-      genesys: h.genesys,
-      lookup: createCallbackLookup({ genesys: h.genesys, clock: h.sim.clock }),
-      clock: h.sim.clock,
-      workerId: 'cancel-followup',
-    });
-    expect(await followup.runOnce()).toEqual({ jobs: 0, disconnected: 0 });
+    const followup = createJobLoop(
+      { store: h.store, clock: h.sim.clock, workerId: 'followups' },
+      cancelFollowupTask({
+        store: h.store,
+        genesys: h.genesys,
+        lookup: createCallbackLookup({ genesys: h.genesys, clock: h.sim.clock }),
+        clock: h.sim.clock,
+      }),
+    );
+    expect(await followup.runOnce()).toEqual({ jobs: 0, outcomes: {} });
     h.sim.clock.advanceMs(15_000);
-    expect(await followup.runOnce()).toEqual({ jobs: 1, disconnected: 1 });
+    expect(await followup.runOnce()).toEqual({ jobs: 1, outcomes: { disconnected: 1 } });
     expect(h.sim.control.conversation(created.conversationId)?.endReason).toBe('disconnectedByApi');
     // Later look-ups (analytics may lag) find nothing live; the job ends after its last look-up.
     for (let i = 0; i < 4; i++) {
@@ -66,7 +71,7 @@ describe('cancel racing a submit', () => {
       await followup.runOnce();
     }
     h.sim.clock.advanceMs(60 * MINUTE);
-    expect(await followup.runOnce()).toEqual({ jobs: 0, disconnected: 0 });
+    expect(await followup.runOnce()).toEqual({ jobs: 0, outcomes: {} });
     // The submit job finds nothing to send.
     await h.runFor(MINUTE);
     expect(h.sim.control.conversations({ callbackId: cb.callbackId })).toHaveLength(1);
@@ -80,7 +85,11 @@ describe('cancel against platform failures', () => {
     await h.runUntil(statusIs(h, cb.callbackId, 'pending'), { maxMs: MINUTE });
     h.sim.control.addFault({ endpoint: 'disconnectCallback', kind: 'error', status: 503, times: 5 });
     const res = await cancel(cb.callbackId);
-    expect(res).toMatchObject({ ok: false, httpStatus: 503, errors: [{ code: 'PLATFORM_UNAVAILABLE' }] });
+    expect(res).toMatchObject({
+      ok: false,
+      refusal: 'unconfirmed',
+      errors: [{ code: 'PLATFORM_UNAVAILABLE' }],
+    });
     expect(h.sim.control.counters().disconnectCallback?.['503']).toBeGreaterThanOrEqual(1);
     expect((await h.get(cb.callbackId)).status).toBe('pending');
     h.sim.control.clearFaults();
@@ -157,24 +166,29 @@ describe('reschedule', () => {
       outbox: [],
     });
     expect(platformTime(cb.callbackId)).toBe(cb.spec.scheduledTime);
-    const followup = createRescheduleFollowup({
-      store: h.store,
-      genesys: h.genesys,
-      clock: h.sim.clock,
-      workerId: 'reschedule-followup',
-      policies,
-    });
+    const followup = createJobLoop(
+      { store: h.store, clock: h.sim.clock, workerId: 'followups' },
+      rescheduleFollowupTask({ store: h.store, genesys: h.genesys, clock: h.sim.clock, policies }),
+    );
     h.sim.clock.advanceMs(15_000);
-    expect(await followup.runOnce()).toEqual({ jobs: 1, patched: 1 });
+    expect(await followup.runOnce()).toEqual({ jobs: 1, outcomes: { patched: 1 } });
     expect(platformTime(cb.callbackId)).toBe(newTime);
   });
 
   it('re-validates the new values against the queue policy (400 with the domain codes)', async () => {
     const cb = await h.accept({ inMs: 10 * MINUTE });
     const past = await reschedule(cb.callbackId, { scheduledTime: iso(h.now() - MINUTE) });
-    expect(past).toMatchObject({ ok: false, httpStatus: 400, errors: [{ code: 'SCHEDULED_TIME_IN_PAST' }] });
+    expect(past).toMatchObject({
+      ok: false,
+      refusal: 'invalid',
+      errors: [{ code: 'SCHEDULED_TIME_IN_PAST' }],
+    });
     const untrusted = await reschedule(cb.callbackId, { callbackNumber: '+14155550123' });
-    expect(untrusted).toMatchObject({ ok: false, httpStatus: 400, errors: [{ code: 'NUMBER_NOT_TRUSTED' }] });
+    expect(untrusted).toMatchObject({
+      ok: false,
+      refusal: 'invalid',
+      errors: [{ code: 'NUMBER_NOT_TRUSTED' }],
+    });
     const trusted = await reschedule(cb.callbackId, { callbackNumber: '+14155550199' });
     expect(trusted).toMatchObject({ ok: true, callback: { spec: { callbackNumber: '+14155550199' } } });
   });
@@ -189,11 +203,15 @@ describe('reschedule', () => {
       },
     );
     const started = await reschedule(cb.callbackId, { scheduledTime: iso(h.now() + 60 * MINUTE) });
-    expect(started).toMatchObject({ ok: false, httpStatus: 409, errors: [{ code: 'INVALID_STATE' }] });
+    expect(started).toMatchObject({
+      ok: false,
+      refusal: 'invalid_state',
+      errors: [{ code: 'INVALID_STATE' }],
+    });
     if (!started.ok) expect(started.errors[0]?.message).toMatch(/platform refused/);
 
     await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 10 * MINUTE });
     const done = await reschedule(cb.callbackId, { scheduledTime: iso(h.now() + 60 * MINUTE) });
-    expect(done).toMatchObject({ ok: false, httpStatus: 409, errors: [{ code: 'INVALID_STATE' }] });
+    expect(done).toMatchObject({ ok: false, refusal: 'invalid_state', errors: [{ code: 'INVALID_STATE' }] });
   });
 });

@@ -1,7 +1,8 @@
 import amqp from 'amqplib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transitionOf } from '../../src/engine/events.js';
-import { createAmqpPublisher, EVENTS_EXCHANGE } from '../../src/engine/events-amqp.js';
+import { createAmqpPublisher, EVENTS_EXCHANGE } from '../../src/adapters/amqp.js';
+import { transitionOf } from '../../src/ledger/events.js';
+import { waitFor } from '../support/wait.js';
 import {
   acceptSpec,
   type ManualClock,
@@ -9,7 +10,6 @@ import {
   manualClock,
   openTempStore,
   type TempStore,
-  waitFor,
 } from './support.js';
 
 const AMQP_URL = process.env.CALLBACKD_TEST_AMQP_URL;
@@ -69,7 +69,7 @@ describe.skipIf(!AMQP_URL)('RabbitMQ event publishing (CALLBACKD_TEST_AMQP_URL)'
       expect(await publisher.runOnce()).toEqual({ published: 2, failed: 0, dead: 0 });
       // Marked delivered: a second pass publishes nothing.
       expect(await publisher.runOnce()).toEqual({ published: 0, failed: 0, dead: 0 });
-      await waitFor(() => got.length >= 2, 'two events from RabbitMQ');
+      await waitFor('two events from RabbitMQ', () => got.length >= 2);
       expect(got.map((g) => g.routingKey)).toEqual(['callback.accepted', 'callback.pending']);
       for (const g of got) expect(g.body.eventId).toBe(g.messageId);
       // The webhook rows were left to the webhook worker.

@@ -11,15 +11,16 @@ import { pino } from 'pino';
 import type { Models } from 'purecloud-platform-client-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { startApp } from '../../src/app.js';
-import { defaultConfigInput } from '../../src/config/defaults.js';
-import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import {
   createEventsListener,
   type EventsListener,
   type EventsListenerOptions,
-} from '../../src/engine/events-listener.js';
+} from '../../src/adapters/notifications.js';
+import { startApp } from '../../src/app.js';
+import { defaultConfigInput } from '../../src/config/defaults.js';
+import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { CHANNEL_LIFETIME_MS } from '../../src/simulator/notifications.js';
+import { waitFor } from '../support/wait.js';
 import {
   BILLING_QUEUE_ID,
   type EngineHarness,
@@ -28,7 +29,6 @@ import {
   startEngineHarness,
   statusIs,
 } from './harness.js';
-import { waitFor } from './support.js';
 
 const ANSWERS = '+14155552671';
 
@@ -90,7 +90,7 @@ describe('event mode of tracking', () => {
     // Sweep far apart so that only an event can bring the change within this test.
     const { h, start } = await eventHarness({ sweepIntervalMs: 60 * MINUTE });
     const listener = start();
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
     const cb = await h.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
     const received = () => listener.stats().events + listener.stats().heartbeats;
     const end = h.now() + 20 * MINUTE;
@@ -99,7 +99,7 @@ describe('event mode of tracking', () => {
       expect(h.now()).toBeLessThan(end);
       h.sim.clock.advanceMs(1_000);
       // Every message the simulator pushed has arrived and been applied before the next round.
-      await waitFor(() => received() >= h.sim.control.notificationsSent(), 'the events to arrive');
+      await waitFor('the events to arrive', () => received() >= h.sim.control.notificationsSent());
       await listener.drain();
       await h.round();
     }
@@ -122,11 +122,11 @@ describe('event mode of tracking', () => {
     const cb = await h.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
     await h.runUntil(statusIs(h, cb.callbackId, 'pending'));
     const listener = start();
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
 
     control.down = true;
     sockets.at(-1)!.terminate();
-    await waitFor(() => reasons.includes('closed'), 'the listener to see the socket close');
+    await waitFor('the listener to see the socket close', () => reasons.includes('closed'));
 
     // The callback is answered and ends while no socket is connected: no event reaches callbackd.
     const conversationId = (await h.get(cb.callbackId)).conversationId!;
@@ -135,7 +135,7 @@ describe('event mode of tracking', () => {
     expect(listener.connected()).toBe(false);
 
     control.down = false;
-    await waitFor(() => listener.connected(), 'the listener to reconnect');
+    await waitFor('the listener to reconnect', () => listener.connected());
     expect(listener.stats().connections).toBe(2);
 
     await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 5 * MINUTE });
@@ -151,44 +151,44 @@ describe('event mode of tracking', () => {
     // The new connection is live: its heartbeats arrive.
     const beats = listener.stats().heartbeats;
     h.sim.clock.advanceMs(30_000);
-    await waitFor(() => listener.stats().heartbeats > beats, 'a heartbeat on the new connection');
+    await waitFor('a heartbeat on the new connection', () => listener.stats().heartbeats > beats);
   });
 
   it('replaces a socket that stays silent past heartbeatTimeoutMs', async () => {
     const { h, sockets, reasons, start } = await eventHarness();
     const listener = start({ heartbeatTimeoutMs: 60_000 });
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
     h.sim.clock.advanceMs(30_000);
-    await waitFor(() => listener.stats().heartbeats >= 1, 'the first heartbeat');
+    await waitFor('the first heartbeat', () => listener.stats().heartbeats >= 1);
     expect(reasons).toEqual([]);
 
     // Open but silent: nothing more is read from it.
     sockets[0]!.pause();
     for (let i = 0; i < 7; i++) h.sim.clock.advanceMs(10_000);
-    await waitFor(() => listener.connected() && listener.stats().connections === 2, 'a new connection');
+    await waitFor('a new connection', () => listener.connected() && listener.stats().connections === 2);
     expect(reasons).toEqual(['silent']);
-    await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the silent socket to be closed');
+    await waitFor('the silent socket to be closed', () => sockets[0]!.readyState === WebSocket.CLOSED);
 
     const beats = listener.stats().heartbeats;
     h.sim.clock.advanceMs(30_000);
-    await waitFor(() => listener.stats().heartbeats > beats, 'a heartbeat on the new connection');
+    await waitFor('a heartbeat on the new connection', () => listener.stats().heartbeats > beats);
   });
 
   it('moves to a new channel before the current one expires', async () => {
     const { h, sockets, reasons, start } = await eventHarness();
     const listener = start({ renewBeforeExpiryMs: CHANNEL_LIFETIME_MS - MINUTE });
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
     h.sim.clock.advanceMs(MINUTE + 1_000);
-    await waitFor(() => listener.stats().connections === 2 && listener.connected(), 'a new channel');
+    await waitFor('a new channel', () => listener.stats().connections === 2 && listener.connected());
     expect(reasons).toEqual(['renew']);
-    await waitFor(() => sockets[0]!.readyState === WebSocket.CLOSED, 'the old socket to be closed');
+    await waitFor('the old socket to be closed', () => sockets[0]!.readyState === WebSocket.CLOSED);
   });
 
   it('reports a topic the platform refuses (unknown queue) and still listens on the others', async () => {
     const { errors, start } = await eventHarness();
     const unknownQueue = '00000000-0000-4000-8000-000000000000';
     const listener = start({ queueIds: [SUPPORT_QUEUE_ID, unknownQueue] });
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain('EVENTS_TOPIC_REJECTED');
     expect(errors[0]).toContain(`v2.routing.queues.${unknownQueue}.conversations.callbacks`);
@@ -207,10 +207,10 @@ describe('event mode of tracking', () => {
   it('stop() cuts a reconnect backoff short and leaves no socket open', async () => {
     const { sockets, control, start } = await eventHarness();
     const listener = start({ reconnectBaseDelayMs: 60_000, reconnectMaxDelayMs: 60_000, random: () => 1 });
-    await waitFor(() => listener.connected(), 'the listener to connect');
+    await waitFor('the listener to connect', () => listener.connected());
     control.down = true;
     sockets.at(-1)!.terminate();
-    await waitFor(() => !listener.connected(), 'the socket to drop');
+    await waitFor('the socket to drop', () => !listener.connected());
     const t0 = Date.now();
     await listener.stop();
     expect(Date.now() - t0).toBeLessThan(5_000);
@@ -261,15 +261,15 @@ describe('startApp with tracking.mode events', () => {
       });
       expect(created.status, JSON.stringify(created)).toBe('accepted');
       const path = `/api/v2/routing/callbacks/${String(created.callbackId)}`;
-      const pending = await waitFor(async () => {
+      const pending = await waitFor('pending', async () => {
         const r = await api('GET', path);
         return r.status === 'pending' ? r : undefined;
-      }, 'pending');
+      });
       // The listener is connected once a heartbeat has been pushed to it.
       const sim = app.simulator!;
       const sent = sim.control.notificationsSent();
       sim.clock.advanceMs(30_000);
-      await waitFor(() => sim.control.notificationsSent() > sent, 'a heartbeat pushed to the listener');
+      await waitFor('a heartbeat pushed to the listener', () => sim.control.notificationsSent() > sent);
 
       const conversationId = String(pending.conversationId);
       const ended = () => (sim.control.conversation(conversationId)?.endReason ?? null) !== null;
@@ -279,7 +279,7 @@ describe('startApp with tracking.mode events', () => {
         await api('GET', path);
       }
       expect(ended()).toBe(true);
-      await waitFor(async () => (await api('GET', path)).status === 'completed', 'completed from the event');
+      await waitFor('completed from the event', async () => (await api('GET', path)).status === 'completed');
       // The end event says it ended; one read of the whole conversation says how.
       expect(sim.control.requestCount('getCallback')).toBe(0);
       expect(sim.control.requestCount('getConversation')).toBe(1);

@@ -6,10 +6,10 @@
 import { CallbackdConfigSchema, defaultConfigInput } from '../../src/config/index.js';
 import type { QueuePolicy } from '../../src/domain/policy.js';
 import type { CallbackSpec } from '../../src/domain/types.js';
-import { type CapacityGate, createCapacityGate } from '../../src/engine/capacity.js';
-import { createSubmitter, type Submitter } from '../../src/engine/submitter.js';
-import { createTracker, type Tracker, type TrackerOptions } from '../../src/engine/tracker.js';
 import { createGenesysClient, type GenesysClient } from '../../src/genesys/client.js';
+import { type CapacityGate, createCapacityGate } from '../../src/jobs/capacity.js';
+import { createSubmitter, type Submitter } from '../../src/jobs/submit.js';
+import { createTracker, type Tracker, type TrackerOptions } from '../../src/jobs/tracker.js';
 import type { CallbackWithHistory, Store } from '../../src/ledger/port.js';
 import {
   BILLING_QUEUE_ID,

@@ -4,8 +4,8 @@ import type { Models } from 'purecloud-platform-client-v2';
  * tracker → ledger, on the simulator's manual clock.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cancelCallback } from '../../src/engine/cancel.js';
-import { ROUTED_TO_OVERFLOW } from '../../src/engine/capacity.js';
+import { ROUTED_TO_OVERFLOW } from '../../src/jobs/capacity.js';
+import { cancelCallback } from '../../src/usecases/cancel.js';
 import {
   BILLING_QUEUE_ID,
   type EngineHarness,
@@ -263,11 +263,15 @@ describe('cancel', () => {
     const cb = await h.accept({ inMs: 3 * MINUTE });
     await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 10 * MINUTE });
     const res = await cancelCallback(h.store, h.genesys, h.sim.clock, 'demo', cb.callbackId);
-    expect(res).toMatchObject({ ok: false, httpStatus: 409, errors: [{ code: 'INVALID_STATE' }] });
+    expect(res).toMatchObject({ ok: false, refusal: 'invalid_state', errors: [{ code: 'INVALID_STATE' }] });
     const missing = await cancelCallback(h.store, h.genesys, h.sim.clock, 'demo', 'cb-nope');
-    expect(missing).toMatchObject({ ok: false, httpStatus: 404, errors: [{ code: 'CALLBACK_NOT_FOUND' }] });
+    expect(missing).toMatchObject({
+      ok: false,
+      refusal: 'not_found',
+      errors: [{ code: 'CALLBACK_NOT_FOUND' }],
+    });
     // Another tenant cannot see it either.
     const other = await cancelCallback(h.store, h.genesys, h.sim.clock, 'other', cb.callbackId);
-    expect(other).toMatchObject({ ok: false, httpStatus: 404 });
+    expect(other).toMatchObject({ ok: false, refusal: 'not_found' });
   });
 });

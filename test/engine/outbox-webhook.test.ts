@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transitionOf } from '../../src/engine/events.js';
-import { createWebhookDelivery, EVENT_ID_HEADER, verifySignature } from '../../src/engine/outbox-webhook.js';
+import { createWebhookDelivery, EVENT_ID_HEADER, verifySignature } from '../../src/adapters/crm-webhook.js';
+import { transitionOf } from '../../src/ledger/events.js';
 import {
   acceptSpec,
   type ManualClock,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CallbackSpec, Clock } from '../../src/domain/types.js';
-import { acceptedOutbox, type EventChannel } from '../../src/engine/events.js';
+import { acceptedOutbox, type EventChannel } from '../../src/ledger/events.js';
 import { openSqliteStore } from '../../src/ledger/index.js';
 import type { CallbackWithHistory, Store } from '../../src/ledger/port.js';
 
@@ -77,19 +77,4 @@ export async function acceptSpec(
   });
   if (res.outcome !== 'created') throw new Error(`accept ${spec.callbackId}: ${res.outcome}`);
   return res.callback;
-}
-
-/** Polls `predicate` until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor<T>(
-  predicate: () => Promise<T | false | undefined | null> | T | false | undefined | null,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await predicate();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

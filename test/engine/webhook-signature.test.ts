@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { backoffMs, signatureHeader, verifySignature } from '../../src/engine/outbox-webhook.js';
+import { signatureHeader, verifySignature } from '../../src/adapters/crm-webhook.js';
 
 const secret = 'whsec_test_secret';
 const body = '{"eventId":"42","data":{"status":"completed"}}';
@@ -40,15 +40,5 @@ describe('webhook signature', () => {
     const t = Math.floor(now / 1000);
     const header = `t=${t},v1=${'0'.repeat(64)},${good.split(',')[1]}`;
     expect(verifySignature(body, header, secret, 300, now)).toBe(true);
-  });
-});
-
-describe('delivery backoff', () => {
-  it('doubles per failed attempt within ±25 % jitter and never exceeds the cap', () => {
-    expect(backoffMs(1, 1000, 60_000, () => 0.5)).toBe(1000);
-    expect(backoffMs(3, 1000, 60_000, () => 0.5)).toBe(4000);
-    expect(backoffMs(3, 1000, 60_000, () => 0)).toBe(3000);
-    expect(backoffMs(3, 1000, 60_000, () => 0.999999)).toBeLessThanOrEqual(5000);
-    expect(backoffMs(30, 1000, 60_000, () => 0.999999)).toBe(60_000);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { interruptibleSleep, WorkerLoop } from '../../src/engine/worker-loop.js';
+import { WorkerLoop } from '../../src/jobs/loop.js';
+import { sleep } from '../../src/shared/sleep.js';
 
 function deferred() {
   let resolve!: () => void;
@@ -91,10 +92,10 @@ describe('WorkerLoop', () => {
   });
 });
 
-describe('interruptibleSleep', () => {
+describe('sleep', () => {
   it('resolves when its signal aborts', async () => {
     const ac = new AbortController();
-    const slept = interruptibleSleep(600_000, ac.signal);
+    const slept = sleep(600_000, ac.signal);
     ac.abort();
     await expect(slept).resolves.toBeUndefined();
   });

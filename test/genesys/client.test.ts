@@ -1,11 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createGenesysClient,
-  type GenesysClient,
-  GenesysConfigError,
-  regionUrls,
-  resolveGenesysUrls,
-} from '../../src/genesys/client.js';
+import { createGenesysClient, type GenesysClient } from '../../src/genesys/client.js';
 import { PlatformError } from '../../src/genesys/port.js';
 import { conversationFacts, mapConversation } from '../../src/genesys/state-map.js';
 import {
@@ -135,33 +129,5 @@ describe('Genesys client against the simulator', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PlatformError);
     expect((err as PlatformError).kind).toBe('rejected');
-  });
-});
-
-describe('region → URLs', () => {
-  it('maps GENESYS_REGION to the api. and login. hosts', () => {
-    expect(regionUrls('mypurecloud.ie')).toEqual({
-      baseUrl: 'https://api.mypurecloud.ie',
-      loginUrl: 'https://login.mypurecloud.ie',
-    });
-    expect(regionUrls('https://api.usw2.pure.cloud/')).toEqual({
-      baseUrl: 'https://api.usw2.pure.cloud',
-      loginUrl: 'https://login.usw2.pure.cloud',
-    });
-    expect(() => regionUrls('ireland')).toThrow(GenesysConfigError);
-  });
-
-  it('GENESYS_BASE_URL wins, its login URL defaulting to the base URL (a separate simulator)', () => {
-    expect(
-      resolveGenesysUrls({ GENESYS_BASE_URL: 'http://127.0.0.1:9000/', GENESYS_REGION: 'mypurecloud.ie' }),
-    ).toEqual({
-      baseUrl: 'http://127.0.0.1:9000',
-      loginUrl: 'http://127.0.0.1:9000',
-    });
-    expect(resolveGenesysUrls({ GENESYS_REGION: 'mypurecloud.de' })?.loginUrl).toBe(
-      'https://login.mypurecloud.de',
-    );
-    expect(resolveGenesysUrls({})).toBeUndefined();
-    expect(() => resolveGenesysUrls({ GENESYS_BASE_URL: 'api.mypurecloud.ie' })).toThrow(/GENESYS_BASE_URL/);
   });
 });

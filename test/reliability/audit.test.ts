@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type AuditInput, auditLedger, type PlatformCallback } from '../../bench/chaos/lib/ledger-check.js';
 import { fingerprintSpec } from '../../src/domain/fingerprint.js';
 import type { CallbackSpec } from '../../src/domain/types.js';
 import { openSqliteStore } from '../../src/ledger/index.js';
 import type { Store } from '../../src/ledger/port.js';
+import { type AuditInput, auditLedger, type PlatformCallback } from './chaos/lib/ledger-check.js';
 
 const T0 = Date.parse('2030-01-01T12:00:00Z');
 let dir: string;

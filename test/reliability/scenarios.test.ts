@@ -1,12 +1,13 @@
 /**
- * The short versions of `npm run chaos` (bench/chaos/): real `callbackd serve` children from the
- * built dist, real SQLite files, the simulator in this process. One file, so they run one after
+ * The short versions of `npm run chaos` (the scenarios in ./chaos/, which bench/chaos/index.ts
+ * runs at full size): real `callbackd serve` children from the built dist, real SQLite files, the
+ * simulator in this process. One file, so they run one after
  * another on one worker (each already keeps a core busy with its serve child).
  */
 import { describe, expect, it } from 'vitest';
-import { BAD_INPUT_SHORT, runBadInput } from '../../bench/chaos/bad-input.js';
-import { CHAOS_SHORT, runChaos } from '../../bench/chaos/chaos.js';
-import { RESTART_SHORT, runRestart } from '../../bench/chaos/restart.js';
+import { BAD_INPUT_SHORT, runBadInput } from './chaos/bad-input.js';
+import { CHAOS_SHORT, runChaos } from './chaos/chaos.js';
+import { RESTART_SHORT, runRestart } from './chaos/restart.js';
 
 describe('chaos (short): 200 requests, 3 SIGKILLs, cancels, platform faults and 429 storms', () => {
   it('keeps every accepted callback exactly once on the platform, loses no 201 and never changes a final state', async () => {

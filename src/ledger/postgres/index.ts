@@ -5,8 +5,9 @@
  */
 import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { LedgerDialect } from '../dialect.js';
 import { LedgerError } from '../errors.js';
-import { KyselyStore, type LedgerDialect } from '../store.js';
+import { KyselyStore } from '../store.js';
 import type { LedgerDatabase } from '../tables.js';
 import { postgresMigrations } from './migrations/index.js';
 

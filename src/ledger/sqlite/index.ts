@@ -16,7 +16,8 @@ import {
   type SqliteDialectConfig,
   SqliteDriver,
 } from 'kysely';
-import { KyselyStore, type LedgerDialect } from '../store.js';
+import type { LedgerDialect } from '../dialect.js';
+import { KyselyStore } from '../store.js';
 import type { LedgerDatabase } from '../tables.js';
 import { sqliteMigrations } from './migrations/index.js';
 

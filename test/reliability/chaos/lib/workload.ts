@@ -8,7 +8,7 @@ import {
   type FaultRule,
   type Simulator,
   SUPPORT_QUEUE_ID,
-} from '../../../src/simulator/index.js';
+} from '../../../../src/simulator/index.js';
 import { type Answer, CALLBACKS_PATH, emptyAnswer, type RetryingClient } from './client.js';
 import { BILLING_DID, type Customer, SUPPORT_DID, UNPROVISIONED_DID } from './cluster.js';
 import type { Violation } from './ledger-check.js';

@@ -8,7 +8,7 @@
  * exactly one platform callback per accepted callbackId (or none and a final state with a
  * reason), no 201 missing from the ledger, no final state changed, history consistent with status.
  *
- *   npx tsx bench/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--cancel-share 0.05] [--keep]
+ *   npx tsx test/reliability/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--cancel-share 0.05] [--keep]
  */
 import { pathToFileURL } from 'node:url';
 import { type Answer, RetryingClient } from './lib/client.js';

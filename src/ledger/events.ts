@@ -7,7 +7,7 @@
  * the configured CRM status map at delivery time (outbox-webhook.ts).
  */
 import type { CallbackSpec, CallbackStatus, EpochMs, Reason } from '../domain/types.js';
-import type { CallbackRecord, JobDraft, OutboxDraft, TransitionInput } from '../ledger/port.js';
+import type { CallbackRecord, JobDraft, OutboxDraft, TransitionInput } from './port.js';
 
 export type EventChannel = 'webhook' | 'amqp';
 

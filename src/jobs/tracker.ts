@@ -36,9 +36,9 @@ import type { Clock, EpochMs, Reason } from '../domain/types.js';
 import { platformChange } from '../genesys/platform-change.js';
 import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
 import { type MappedConversation, mapConversation } from '../genesys/state-map.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
 import type { PolicyLookup } from './capacity.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
 
 export interface TrackerOptions {
   store: Store;

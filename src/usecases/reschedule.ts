@@ -9,21 +9,22 @@
  * - pending: the platform callback is patched first, then the ledger. If the platform does not
  *   confirm, nothing changes in the ledger and the caller gets 503 (repeat the PATCH).
  */
+
+import {
+  TrustedLookupUnavailableError,
+  type TrustedNumberLookup,
+  trustedNumbersFor,
+} from '../adapters/customers.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import type { QueuePolicy } from '../domain/policy.js';
 import type { CallbackSpec, Clock, Reason } from '../domain/types.js';
 import { validateReschedule } from '../domain/validate.js';
 import { GenesysAuthError } from '../genesys/auth.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
-import type { CallbackWithHistory, Job, Store } from '../ledger/port.js';
-import { ROUTED_TO_OVERFLOW } from './capacity.js';
-import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
-import {
-  TrustedLookupUnavailableError,
-  type TrustedNumberLookup,
-  trustedNumbersFor,
-} from './trusted-numbers.js';
+import { ROUTED_TO_OVERFLOW } from '../jobs/capacity.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
+import type { CallbackWithHistory, Store } from '../ledger/port.js';
+import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
 
 /** History reason code of a reschedule or number change. */
 export const RESCHEDULED = ERROR_CODES.RESCHEDULED;
@@ -65,7 +66,7 @@ export async function rescheduleCallback(
         if (!(err instanceof TrustedLookupUnavailableError)) throw err;
         return {
           ok: false,
-          httpStatus: 503,
+          refusal: 'unavailable',
           errors: [
             {
               code: err.code,
@@ -81,7 +82,8 @@ export async function rescheduleCallback(
       queues: ctx.policies,
       ...(trusted === undefined ? {} : { trustedNumbers: trusted }),
     });
-    if (!validation.ok) return { ok: false, httpStatus: 400, errors: validation.violations, callback: rec };
+    if (!validation.ok)
+      return { ok: false, refusal: 'invalid', errors: validation.violations, callback: rec };
     const spec = validation.spec;
     if (sameSchedule(spec, rec.spec)) return { ok: true, callback: rec, changed: false };
 
@@ -163,81 +165,4 @@ function describeChange(before: CallbackSpec, after: CallbackSpec): string {
     parts.push(`customer time zone ${before.timeZone ?? '(none)'} → ${after.timeZone ?? '(none)'}`);
   }
   return `rescheduled: ${parts.join('; ')}`;
-}
-
-export interface RescheduleFollowupOptions {
-  store: Store;
-  genesys: Pick<GenesysPort, 'rescheduleCallback' | 'getCallbackConversation'>;
-  clock: Clock;
-  workerId: string;
-  policies: (queueId: string) => QueuePolicy | undefined;
-  batchSize?: number;
-  leaseMs?: number;
-  /** Runs before giving up on a callback whose submit never records (it was cancelled or ended). */
-  maxRuns?: number;
-  retryDelayMs?: number;
-  onError?: (err: unknown, job: Job) => void;
-}
-
-/**
- * Runs `reschedule` jobs: once the submit that was in flight during an accepted-state reschedule
- * has recorded the platform callback, patch it to the ledger's (new) spec if it differs.
- */
-export function createRescheduleFollowup(options: RescheduleFollowupOptions): {
-  runOnce(): Promise<{ jobs: number; patched: number }>;
-} {
-  const { store, genesys, clock, workerId } = options;
-  const batchSize = options.batchSize ?? 20;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const maxRuns = options.maxRuns ?? 10;
-  const retryDelayMs = options.retryDelayMs ?? 15_000;
-
-  async function handle(job: Job): Promise<boolean> {
-    const rec = await store.getByPk(job.callbackPk);
-    if (rec?.status === 'accepted' && rec.submitInFlightAt !== null && job.attempts < maxRuns) {
-      await store.retryJob(job.id, workerId, clock.now() + retryDelayMs, 'submit still in flight');
-      return false;
-    }
-    if (rec?.status !== 'pending' || !rec.conversationId) {
-      // Not submitted yet (the submit sends the new spec), or over: nothing to patch.
-      await store.completeJob(job.id, workerId);
-      return false;
-    }
-    const conversation = await genesys.getCallbackConversation(rec.conversationId);
-    const customer =
-      conversation.participants.find((p) => p.callbackScheduledTime !== undefined) ??
-      conversation.participants[0];
-    const platformTime = customer?.callbackScheduledTime
-      ? Date.parse(customer.callbackScheduledTime)
-      : Number.NaN;
-    const platformNumber = customer?.callbackNumbers?.[0];
-    const differs =
-      platformTime !== Date.parse(rec.spec.scheduledTime) ||
-      (platformNumber !== undefined && platformNumber !== rec.spec.callbackNumber);
-    if (differs)
-      await genesys.rescheduleCallback(rec.conversationId, onPlatformQueue(rec, rec.spec, options.policies));
-    await store.completeJob(job.id, workerId);
-    return differs;
-  }
-
-  return {
-    async runOnce() {
-      const jobs = await store.leaseJobs('reschedule', workerId, batchSize, leaseMs, clock.now());
-      let patched = 0;
-      for (const job of jobs) {
-        try {
-          if (await handle(job)) patched++;
-        } catch (err) {
-          options.onError?.(err, job);
-          // A job that keeps failing stops after maxRuns (onError saw each failure).
-          const message = err instanceof Error ? err.message : String(err);
-          await (job.attempts >= maxRuns
-            ? store.completeJob(job.id, workerId)
-            : store.retryJob(job.id, workerId, clock.now() + retryDelayMs, message)
-          ).catch((e) => options.onError?.(e, job));
-        }
-      }
-      return { jobs: jobs.length, patched };
-    },
-  };
 }

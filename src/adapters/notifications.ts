@@ -24,9 +24,10 @@ import {
   type PlatformConversation,
   queueCallbackTopic,
 } from '../genesys/port.js';
+import type { Tracker } from '../jobs/tracker.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
-import type { Tracker } from './tracker.js';
-import { interruptibleSleep } from './worker-loop.js';
+import { backoffMs } from '../shared/backoff.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface EventsListenerOptions {
   store: Store;
@@ -287,8 +288,12 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
         fail(err, 'connect');
         failures++;
       }
-      const capMs = Math.min(o.reconnectMaxDelayMs, o.reconnectBaseDelayMs * 2 ** Math.min(failures, 20));
-      await interruptibleSleep(Math.round(random() * capMs), signal);
+      const delayMs = backoffMs(
+        failures + 1,
+        { baseDelayMs: o.reconnectBaseDelayMs, maxDelayMs: o.reconnectMaxDelayMs, jitter: 'full' },
+        random,
+      );
+      await sleep(delayMs, signal);
     }
     current?.close();
     current = null;

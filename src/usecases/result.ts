@@ -1,9 +1,11 @@
 /**
- * What cancelCallback and rescheduleCallback answer: the callback after the edit, or the problem
- * the API should answer with (status + violations with stable codes), never a thrown HTTP concern.
+ * What the cancel and reschedule use cases answer: the callback after the edit, or a domain
+ * refusal (`not_found | invalid_state | invalid | unconfirmed | unavailable`) with violations
+ * carrying stable codes. No HTTP here: src/api maps the refusal to a status (api/edit-answer.ts),
+ * the CLI to an exit code.
  */
 import { ERROR_CODES } from '../domain/errors.js';
-import type { CallbackStatus, Violation } from '../domain/types.js';
+import type { Violation } from '../domain/types.js';
 import type { CallbackRecord, CallbackWithHistory, Store } from '../ledger/port.js';
 
 export type EditOutcome =
@@ -15,11 +17,17 @@ export type EditOutcome =
     }
   | {
       ok: false;
-      /** 400 invalid new values, 404 unknown callback, 409 status does not allow it, 503 platform did not confirm. */
-      httpStatus: 400 | 404 | 409 | 503;
+      refusal: EditRefusal;
       errors: Violation[];
       callback?: CallbackWithHistory;
     };
+
+/**
+ * Why an edit was not made: `invalid` new values, `not_found` (or another tenant's), `invalid_state`
+ * (the status does not allow it), `unconfirmed` (the platform did not confirm; repeat it),
+ * `unavailable` (the customer's trusted record could not be checked; repeat it later).
+ */
+export type EditRefusal = 'invalid' | 'not_found' | 'invalid_state' | 'unconfirmed' | 'unavailable';
 
 /** The platform did not confirm a cancel or reschedule; the edit was not made and may be repeated. */
 export const PLATFORM_UNAVAILABLE = ERROR_CODES.PLATFORM_UNAVAILABLE;
@@ -27,7 +35,7 @@ export const PLATFORM_UNAVAILABLE = ERROR_CODES.PLATFORM_UNAVAILABLE;
 export function notFound(callbackId: string): EditOutcome {
   return {
     ok: false,
-    httpStatus: 404,
+    refusal: 'not_found',
     errors: [
       {
         code: ERROR_CODES.CALLBACK_NOT_FOUND,
@@ -45,7 +53,7 @@ export function notModifiable(
 ): EditOutcome {
   return {
     ok: false,
-    httpStatus: 409,
+    refusal: 'invalid_state',
     callback,
     errors: [
       {
@@ -62,7 +70,7 @@ export function notModifiable(
 export function platformUnavailable(action: string, detail: string): EditOutcome {
   return {
     ok: false,
-    httpStatus: 503,
+    refusal: 'unconfirmed',
     errors: [
       {
         code: PLATFORM_UNAVAILABLE,
@@ -71,10 +79,6 @@ export function platformUnavailable(action: string, detail: string): EditOutcome
       },
     ],
   };
-}
-
-export function isStatus(callback: { status: CallbackStatus }, ...statuses: CallbackStatus[]): boolean {
-  return statuses.includes(callback.status);
 }
 
 /** The row as it stands after an edit, with its history (what the API answers with). */

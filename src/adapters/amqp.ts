@@ -8,8 +8,8 @@
  */
 import amqp from 'amqplib';
 import type { Clock } from '../domain/types.js';
-import type { OutboxRow, Store } from '../ledger/port.js';
-import { backoffMs } from './outbox-webhook.js';
+import { createOutboxDeliverer, type OutboxTransport } from '../jobs/outbox.js';
+import type { Store } from '../ledger/port.js';
 
 export const EVENTS_EXCHANGE = 'callbackd.events';
 
@@ -41,13 +41,7 @@ export function createAmqpPublisher(
   options: AmqpPublisherOptions,
 ): AmqpPublisher {
   const exchange = options.exchange ?? EVENTS_EXCHANGE;
-  const batchSize = options.batchSize ?? 100;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const maxAttempts = options.maxAttempts ?? 12;
-  const backoffBaseMs = options.backoffBaseMs ?? 5_000;
-  const backoffMaxMs = options.backoffMaxMs ?? 3_600_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const random = options.random ?? Math.random;
   let conn: Conn | null = null;
   let channel: ConfirmChannel | null = null;
 
@@ -78,26 +72,9 @@ export function createAmqpPublisher(
     await c?.close().catch(() => undefined);
   }
 
-  async function fail(row: OutboxRow, error: string): Promise<'failed' | 'dead'> {
-    const attempt = Math.max(1, row.attempts);
-    if (attempt >= maxAttempts) {
-      await store.markDead(row.id, clock.now(), `${error} (after ${attempt} attempts)`);
-      return 'dead';
-    }
-    await store.markDeliveryFailed(
-      row.id,
-      clock.now() + backoffMs(attempt, backoffBaseMs, backoffMaxMs, random),
-      error,
-    );
-    return 'failed';
-  }
-
-  return {
-    async runOnce() {
-      const result = { published: 0, failed: 0, dead: 0 };
-      const rows = await store.leaseOutbox('amqp', batchSize, leaseMs, clock.now());
-      if (rows.length === 0) return result;
-      rows.sort((a, b) => a.createdAt - b.createdAt);
+  const transport: OutboxTransport = {
+    channel: 'amqp',
+    async send(rows, record) {
       let error: string | null = null;
       try {
         const ch = await open();
@@ -121,15 +98,22 @@ export function createAmqpPublisher(
         error = err instanceof Error ? err.message : String(err);
         await drop();
       }
-      for (const row of rows) {
-        if (error === null) {
-          await store.markDelivered(row.id, clock.now());
-          result.published++;
-        } else {
-          result[await fail(row, error)]++;
-        }
-      }
-      return result;
+      for (const row of rows) await record(row, error);
+    },
+  };
+  const deliverer = createOutboxDeliverer(store, clock, transport, {
+    batchSize: options.batchSize ?? 100,
+    leaseMs: options.leaseMs ?? 60_000,
+    maxAttempts: options.maxAttempts ?? 12,
+    backoffBaseMs: options.backoffBaseMs ?? 5_000,
+    backoffMaxMs: options.backoffMaxMs ?? 3_600_000,
+    ...(options.random ? { random: options.random } : {}),
+  });
+
+  return {
+    async runOnce() {
+      const r = await deliverer.runOnce();
+      return { published: r.delivered, failed: r.failed, dead: r.dead };
     },
     close: drop,
   };

@@ -1,12 +1,12 @@
 /**
  * Small helpers shared by the reliability harness: a seeded PRNG (runs are reproducible from
- * their seed), condition polling with a deadline, percentiles, and the results file.
+ * their seed), percentiles, and the results file (condition polling is test/support/wait.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 
 /** mulberry32: small, fast, good enough to pick moments and shuffle workloads. */
@@ -49,32 +49,6 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-}
-
-export class DeadlineError extends Error {
-  override readonly name = 'DeadlineError';
-}
-
-/**
- * Polls `probe` until it returns something other than undefined/false, or throws a DeadlineError
- * naming what was awaited (and the last state `describe` reports) once `timeoutMs` has passed.
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  opts: { timeoutMs: number; intervalMs?: number; describe?: () => string | Promise<string> },
-): Promise<T> {
-  const deadline = Date.now() + opts.timeoutMs;
-  const interval = opts.intervalMs ?? 50;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() >= deadline) {
-      const state = opts.describe ? ` (last state: ${await opts.describe()})` : '';
-      throw new DeadlineError(`timed out after ${opts.timeoutMs} ms waiting for ${what}${state}`);
-    }
-    await delay(interval);
-  }
 }
 
 /** Nearest-rank percentile of unsorted samples; NaN when there are none. */

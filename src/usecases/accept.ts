@@ -1,11 +1,18 @@
 /**
- * POST /api/v2/routing/callbacks: validate, then accept exactly once per (tenant, callbackId).
+ * The accept use case (POST /api/v2/routing/callbacks): validate, then accept exactly once per
+ * (tenant, callbackId). It answers domain outcomes; src/api maps them to HTTP.
  *
  * Idempotency: the ledger's accept is atomic per (tenant, callbackId), so concurrent identical
  * requests produce one row and the same answer. A replay that arrives after its time has become
  * too near (or past) would fail the lead-time rule; it is still answered as the replay it is by
  * re-validating against the clock reading the original was accepted at.
  */
+
+import {
+  TrustedLookupUnavailableError,
+  type TrustedNumberLookup,
+  trustedNumbersFor,
+} from '../adapters/customers.js';
 import { deriveCallbackId } from '../domain/callback-id.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { fingerprintSpec } from '../domain/fingerprint.js';
@@ -13,10 +20,8 @@ import type { QueuePolicy } from '../domain/policy.js';
 import { type DstPolicy, parseInstant, resolveLocalTime } from '../domain/time.js';
 import type { CallbackSpec, Clock, Violation } from '../domain/types.js';
 import { validateCallbackRequest } from '../domain/validate.js';
-import { acceptedOutbox, type EventChannel } from '../engine/events.js';
-import { TrustedLookupUnavailableError, type TrustedNumberLookup } from '../engine/trusted-numbers.js';
+import { acceptedOutbox, type EventChannel } from '../ledger/events.js';
 import type { AcceptOutcome, CallbackWithHistory, Store } from '../ledger/port.js';
-import { ApiError } from './problem.js';
 
 export interface IntakeDeps {
   store: Store;
@@ -29,33 +34,12 @@ export interface IntakeDeps {
 export type IntakeAnswer =
   | { outcome: 'created' | 'replayed'; callback: CallbackWithHistory }
   | { outcome: 'refused'; violations: Violation[] }
-  | { outcome: 'conflict'; violations: Violation[] };
+  | { outcome: 'conflict'; violations: Violation[] }
+  /** The customer's trusted record could not be checked: nothing was accepted, repeat later. */
+  | { outcome: 'unavailable'; violations: Violation[] };
 
 type Raw = Record<string, unknown>;
 const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** The customer's trusted numbers for ctx.trustedNumbers: null when there is no such customer. */
-export async function trustedNumbersFor(
-  lookup: TrustedNumberLookup,
-  tenantId: string,
-  externalId: unknown,
-): Promise<readonly string[] | null> {
-  if (typeof externalId !== 'string' || externalId === '') return null;
-  try {
-    return (await lookup.trustedNumbers(tenantId, externalId)) ?? null;
-  } catch (err) {
-    if (err instanceof TrustedLookupUnavailableError) {
-      throw ApiError.one(
-        503,
-        err.code,
-        'customerData.externalId',
-        `The customer's trusted record could not be checked (${err.message}); nothing was accepted, retry the same request later.`,
-        { 'retry-after': '5' },
-      );
-    }
-    throw err;
-  }
-}
 
 /** The fields in which two specs differ, as request field paths (values never quoted: they may be numbers). */
 export function differingFields(a: CallbackSpec, b: CallbackSpec): string[] {
@@ -120,15 +104,30 @@ const LATE_REPLAY_CODES: ReadonlySet<string> = new Set([
   ERROR_CODES.SCHEDULED_TIME_TOO_SOON,
 ]);
 
-export async function intake(deps: IntakeDeps, tenantId: string, body: unknown): Promise<IntakeAnswer> {
+export async function acceptCallback(
+  deps: IntakeDeps,
+  tenantId: string,
+  body: unknown,
+): Promise<IntakeAnswer> {
   const now = deps.clock.now();
-  const trusted = isRecord(body)
-    ? await trustedNumbersFor(
+  let trusted: readonly string[] | null | undefined;
+  if (isRecord(body)) {
+    const externalId = isRecord(body.customerData) ? body.customerData.externalId : undefined;
+    try {
+      trusted = await trustedNumbersFor(
         deps.trusted,
         tenantId,
-        isRecord(body.customerData) ? body.customerData.externalId : undefined,
-      )
-    : undefined;
+        typeof externalId === 'string' ? externalId : undefined,
+      );
+    } catch (err) {
+      if (!(err instanceof TrustedLookupUnavailableError)) throw err;
+      const message = `The customer's trusted record could not be checked (${err.message}); nothing was accepted, retry the same request later.`;
+      return {
+        outcome: 'unavailable',
+        violations: [{ code: err.code, field: 'customerData.externalId', message }],
+      };
+    }
+  }
   const ctx = { now, queues: deps.policies, ...(trusted === undefined ? {} : { trustedNumbers: trusted }) };
   const result = validateCallbackRequest(body, ctx);
 

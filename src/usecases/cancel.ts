@@ -12,13 +12,11 @@
 import { ERROR_CODES } from '../domain/errors.js';
 import type { Clock, Reason } from '../domain/types.js';
 import { GenesysAuthError } from '../genesys/auth.js';
-import type { CallbackLookup } from '../genesys/lookup.js';
-import { ATTR } from '../genesys/mapping.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
-import { conversationFacts, mapConversation } from '../genesys/state-map.js';
-import type { Job, Store } from '../ledger/port.js';
-import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './edit-result.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
+import { mapConversation } from '../genesys/state-map.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
+import type { Store } from '../ledger/port.js';
+import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
 
 export interface CancelOptions {
   channels?: readonly EventChannel[];
@@ -144,104 +142,4 @@ export async function cancelCallback(
   if (!last) return notFound(callbackId);
   if (last.status === 'cancelled') return { ok: true, callback: last, changed: false };
   return notModifiable(last, 'cancelled');
-}
-
-export interface CancelFollowupOptions {
-  store: Store;
-  genesys: Pick<GenesysPort, 'getCallbackConversation' | 'disconnectCallback'>;
-  /** Finds the platform callbacks carrying a callbackId (genesys/lookup.ts). */
-  lookup: Pick<CallbackLookup, 'lookup'>;
-  clock: Clock;
-  workerId: string;
-  batchSize?: number;
-  leaseMs?: number;
-  checks?: number;
-  spacingMs?: number;
-  onError?: (err: unknown, job: Job) => void;
-}
-
-export interface CancelFollowup {
-  /** Runs the due `cancel` jobs. Returns how many conversations it disconnected. */
-  runOnce(): Promise<{ jobs: number; disconnected: number }>;
-}
-
-/**
- * Disconnects live conversations of cancelled callbacks that no ledger row points at (a create
- * request that was in flight when the cancel landed, or whose answer was lost).
- */
-export function createCancelFollowup(options: CancelFollowupOptions): CancelFollowup {
-  const { store, genesys, clock, workerId } = options;
-  const batchSize = options.batchSize ?? 20;
-  const leaseMs = options.leaseMs ?? 60_000;
-  const checks = options.checks ?? CANCEL_DEFAULTS.followupChecks;
-  const spacingMs = options.spacingMs ?? CANCEL_DEFAULTS.followupSpacingMs;
-
-  async function handle(job: Job): Promise<number> {
-    const rec = await store.getByPk(job.callbackPk);
-    if (rec?.status !== 'cancelled') {
-      await store.completeJob(job.id, workerId);
-      return 0;
-    }
-    const now = clock.now();
-    const report = await options.lookup.lookup({
-      callbackId: rec.callbackId,
-      tenantId: rec.tenantId,
-      queueIds: [rec.spec.routingData.queueId],
-      callbackNumber: rec.spec.callbackNumber,
-      attemptFrom: rec.createdAt,
-      attemptTo: now,
-    });
-    let disconnected = 0;
-    for (const id of report.found) {
-      const conversation = await genesys.getCallbackConversation(id);
-      if (!belongsTo(conversation.participants, rec.tenantId)) continue;
-      // Already over on the platform: nothing to disconnect.
-      if (conversationFacts(conversation).ended) continue;
-      await genesys.disconnectCallback(conversation.id);
-      disconnected++;
-    }
-    // leaseJobs counts each run as it leases: job.attempts is this run's number.
-    if (job.attempts < checks) {
-      await store.retryJob(
-        job.id,
-        workerId,
-        now + spacingMs * 2 ** Math.max(0, job.attempts - 1),
-        'checking again: analytics lags',
-      );
-    } else {
-      await store.completeJob(job.id, workerId);
-    }
-    return disconnected;
-  }
-
-  return {
-    async runOnce() {
-      const jobs = await store.leaseJobs('cancel', workerId, batchSize, leaseMs, clock.now());
-      let disconnected = 0;
-      for (const job of jobs) {
-        try {
-          disconnected += await handle(job);
-        } catch (err) {
-          options.onError?.(err, job);
-          // A job that keeps failing stops after a bounded number of runs (onError saw each failure).
-          const give = job.attempts >= checks * 3;
-          await (give
-            ? store.completeJob(job.id, workerId)
-            : store.retryJob(job.id, workerId, clock.now() + spacingMs, describe(err))
-          ).catch((e) => options.onError?.(e, job));
-        }
-      }
-      return { jobs: jobs.length, disconnected };
-    },
-  };
-}
-
-/** A conversation stamped with another tenant's id is never touched (callbackIds are per tenant). */
-function belongsTo(participants: { attributes?: Record<string, string> }[], tenantId: string): boolean {
-  const stamped = participants.map((p) => p.attributes?.[ATTR.tenantId]).find((t) => t !== undefined);
-  return stamped === undefined || stamped === tenantId;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -12,8 +12,8 @@
  *    set when a job is leased) → never re-send blindly: look the callback up on the platform by
  *    its callbackId (genesys/lookup.ts: channel events, the attribute search, the details query by
  *    queue and number, each matched on our side), adopt what is found (the history reason names the
- *    strategy), and send again only once every strategy able to prove absence has passed its lag
- *    window and found nothing.
+ *    strategy), and send again only once every lag window has passed and a complete search or
+ *    details pass found nothing.
  *
  * The one limit: if the platform's search and analytics both lose a created conversation (or
  * take longer than their lag windows to show it), an unclear create is sent again after them.
@@ -24,10 +24,19 @@ import type { Clock, EpochMs, Reason } from '../domain/types.js';
 import { GenesysAuthError } from '../genesys/auth.js';
 import { type CallbackLookup, createCallbackLookup, type LookupReport } from '../genesys/lookup.js';
 import { type GenesysPort, PlatformError } from '../genesys/port.js';
+import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Job, Store } from '../ledger/port.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { CapacityGate, PolicyLookup } from './capacity.js';
-import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from './events.js';
-import { describeError, WorkerLoop } from './worker-loop.js';
+import { describeError } from './loop.js';
+import {
+  complete,
+  createJobLoop,
+  type JobLoop,
+  type JobResult,
+  retryAt,
+  type TaskDefinition,
+} from './runtime.js';
 
 export interface SubmitterLogger {
   info(obj: Record<string, unknown>, msg: string): void;
@@ -40,7 +49,7 @@ export interface SubmitterOptions {
   store: Store;
   genesys: GenesysPort;
   clock: Clock;
-  /** Unique per process (leases are held in its name). */
+  /** Unique per process (the loop leases as `<workerId>/submit`). */
   workerId: string;
   /** Finds an unclear create on the platform; default: search + details on `genesys`, no events. */
   lookup?: CallbackLookup;
@@ -104,26 +113,13 @@ export type JobOutcome =
   /** The job failed with an unexpected error (logged; retried after a pause). */
   | 'error';
 
-export interface SubmitPassResult {
-  jobs: number;
-  outcomes: Partial<Record<JobOutcome, number>>;
-}
+/** The submit kind's loop; runOnce counts its jobs by JobOutcome. */
+export type Submitter = JobLoop;
 
-export interface Submitter {
-  /** Leases one batch and handles it. For tests and for a caller-driven loop. */
-  runOnce(signal?: AbortSignal): Promise<SubmitPassResult>;
-  /** Runs the worker loop (runOnce, then sleep pollIntervalMs when idle). */
-  start(): void;
-  /** Finishes the current batch, then gives up every lease this worker holds. */
-  stop(): Promise<void>;
-  /** Cuts the idle sleep short (e.g. after an accept). */
-  wake(): void;
-  readonly loop: WorkerLoop;
-}
-
-export function createSubmitter(options: SubmitterOptions): Submitter {
+/** The `submit` task: runOnce counts its jobs by JobOutcome. */
+export function submitTask(options: SubmitterOptions): TaskDefinition {
   const o = { ...SUBMITTER_DEFAULTS, ...stripUndefined(options) };
-  const { store, genesys, clock, workerId, logger } = options;
+  const { store, genesys, clock, logger } = options;
   const channels = options.channels ?? DEFAULT_EVENT_CHANNELS;
   const random = options.random ?? Math.random;
   if (o.sendWindowMs >= o.leaseMs) {
@@ -132,10 +128,12 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
     );
   }
 
-  function backoffMs(attempt: number): number {
-    const ceiling = Math.min(o.retryMaxDelayMs, o.retryBaseDelayMs * 2 ** Math.max(0, attempt - 1));
-    return Math.floor(random() * ceiling);
-  }
+  const retryDelayMs = (attempt: number) =>
+    backoffMs(
+      attempt,
+      { baseDelayMs: o.retryBaseDelayMs, maxDelayMs: o.retryMaxDelayMs, jitter: 'full' },
+      random,
+    );
 
   const lookup =
     options.lookup ??
@@ -231,7 +229,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
   }
 
   /** Not sent now for capacity: note why (once per spell) and run the job again at runAt. */
-  async function defer(rec: CallbackRecord, job: Job, reason: Reason, runAt: EpochMs, at: EpochMs) {
+  async function defer(rec: CallbackRecord, reason: Reason, runAt: EpochMs, at: EpochMs): Promise<JobResult> {
     if (rec.statusReason?.code !== reason.code || rec.nextAttemptAt !== runAt) {
       await store.transition({
         pk: rec.pk,
@@ -243,14 +241,13 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
         outbox: [],
       });
     }
-    await store.retryJob(job.id, workerId, runAt, reason.message);
+    return retryAt(runAt, reason.message, 'deferred');
   }
 
-  async function handle(job: Job): Promise<JobOutcome> {
+  async function handle(job: Job): Promise<JobResult> {
     const rec = await store.getByPk(job.callbackPk);
     if (rec?.status !== 'accepted') {
-      await store.completeJob(job.id, workerId);
-      return 'done';
+      return complete('done');
     }
     const now = clock.now();
     const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
@@ -259,23 +256,21 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       const report = await lookup.lookup(lookupTarget(rec, rec.submitInFlightAt));
       if (report.found.length > 0) {
         await adopt(rec, report, clock.now());
-        await store.completeJob(job.id, workerId);
-        return 'adopted';
+        return complete('adopted');
       }
       if (!report.absent) {
-        // Some strategy is inside its lag window, failed, or could not finish: never send yet.
+        // A lag window is still open, or no strategy could see everything: never send yet.
+        if (now >= report.absentFrom) {
+          logger?.warn(
+            { ...log, strategies: report.strategies },
+            'submitter: create outcome still unknown past every lag window; no look-up could prove absence, not sending again',
+          );
+        }
         const next =
           now < report.absentFrom
             ? Math.min(report.absentFrom, now + o.lookupIntervalMs)
             : now + o.lookupIntervalMs;
-        if (now >= report.absentFrom) {
-          logger?.warn(
-            { ...log, strategies: report.strategies },
-            'submitter: create outcome still unknown past every lag window; no strategy could prove absence, not sending again',
-          );
-        }
-        await store.retryJob(job.id, workerId, next, 'create outcome unknown: looking it up by callbackId');
-        return 'waiting';
+        return retryAt(next, 'create outcome unknown: looking it up by callbackId', 'waiting');
       }
       logger?.warn(
         {
@@ -292,8 +287,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
     if (options.capacity) {
       const decision = await options.capacity.preflight(queueId);
       if (decision.action === 'defer') {
-        await defer(rec, job, decision.reason, decision.runAt, now);
-        return 'deferred';
+        return defer(rec, decision.reason, decision.runAt, now);
       }
       queueId = decision.queueId;
       routeReason = decision.reason;
@@ -302,8 +296,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
     const markAt = clock.now();
     if (!(await store.markSubmitInFlight(rec.pk, markAt))) {
       // Changed under us (cancelled): nothing to send.
-      await store.completeJob(job.id, workerId);
-      return 'done';
+      return complete('done');
     }
     // The last request must start early enough to end before our lease does.
     const leaseEnd = job.lockedUntil ?? markAt + o.leaseMs;
@@ -351,60 +344,49 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
           );
       }
     }
-    await store.completeJob(job.id, workerId);
-    return 'created';
+    return complete('created');
   }
 
-  async function onCreateFailed(rec: CallbackRecord, job: Job, err: unknown): Promise<JobOutcome> {
+  async function onCreateFailed(rec: CallbackRecord, job: Job, err: unknown): Promise<JobResult> {
     const now = clock.now();
     const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
     if (err instanceof GenesysAuthError) {
       // Nothing was sent: the credentials were refused at login.
       await clearInFlight(rec, now);
       logger?.error({ ...log, code: err.code }, err.message);
-      await store.retryJob(job.id, workerId, now + o.retryMaxDelayMs, err.message);
-      return 'retry';
+      return retryAt(now + o.retryMaxDelayMs, err.message, 'retry');
     }
     if (!(err instanceof PlatformError)) {
       // Unknown failure after the mark: treat as unclear (the mark stays, the lookup decides).
       logger?.error({ ...log, err: describeError(err) }, 'submitter: create failed unexpectedly');
-      await store.retryJob(job.id, workerId, now + o.lookupIntervalMs, describeError(err).message);
-      return 'unclear';
+      return retryAt(now + o.lookupIntervalMs, err, 'unclear');
     }
     switch (err.kind) {
       case 'rejected': {
-        if (err.reason.code === ERROR_CODES.QUEUE_FULL) return capacityRefused(rec, job, err.reason, now);
+        if (err.reason.code === ERROR_CODES.QUEUE_FULL) return capacityRefused(rec, err.reason, now);
         await reject(rec, err.reason, now);
-        await store.completeJob(job.id, workerId);
         logger?.info({ ...log, code: err.reason.code }, 'submitter: platform refused the callback');
-        return 'rejected';
+        return complete('rejected');
       }
       case 'retryable': {
         await clearInFlight(rec, now);
-        const delay = Math.max(err.retryAfterMs ?? 0, backoffMs(job.attempts));
-        await store.retryJob(job.id, workerId, now + delay, err.message);
+        const delay = Math.max(err.retryAfterMs ?? 0, retryDelayMs(job.attempts));
         logger?.warn(
           { ...log, code: err.reason.code, delayMs: delay },
           'submitter: create not applied; retrying later',
         );
-        return 'retry';
+        return retryAt(now + delay, err.message, 'retry');
       }
       case 'unclear': {
         // Keep the mark: the next run looks the callback up before anything is sent again.
-        await store.retryJob(job.id, workerId, now + o.firstLookupDelayMs, err.message);
         logger?.warn({ ...log, code: err.reason.code }, 'submitter: create outcome unclear; will look it up');
-        return 'unclear';
+        return retryAt(now + o.firstLookupDelayMs, err.message, 'unclear');
       }
     }
   }
 
   /** The platform refused the create for capacity: retry later within the queue's budget. */
-  async function capacityRefused(
-    rec: CallbackRecord,
-    job: Job,
-    reason: Reason,
-    now: EpochMs,
-  ): Promise<JobOutcome> {
+  async function capacityRefused(rec: CallbackRecord, reason: Reason, now: EpochMs): Promise<JobResult> {
     const retry =
       options.policies?.(rec.spec.routingData.queueId)?.rejectionRetry ?? LIMITS.defaultRejectionRetry;
     const refusals = rec.attempts + 1;
@@ -417,8 +399,7 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
         },
         now,
       );
-      await store.completeJob(job.id, workerId);
-      return 'rejected';
+      return complete('rejected');
     }
     const { min, max } = retry.delayMinutes;
     const runAt = now + Math.round((min + random() * (max - min)) * 60_000);
@@ -431,56 +412,25 @@ export function createSubmitter(options: SubmitterOptions): Submitter {
       set: { submitInFlightAt: null, attempts: refusals, nextAttemptAt: runAt },
       outbox: [],
     });
-    await store.retryJob(job.id, workerId, runAt, reason.message);
-    return 'deferred';
+    return retryAt(runAt, reason.message, 'deferred');
   }
-
-  async function runOnce(signal?: AbortSignal): Promise<SubmitPassResult> {
-    const jobs = await store.leaseJobs('submit', workerId, o.batchSize, o.leaseMs, clock.now());
-    const outcomes: Partial<Record<JobOutcome, number>> = {};
-    let next = 0;
-    const worker = async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++]!;
-        // Stopping: leave the rest leased to us; stop() releases them for the next worker.
-        if (signal?.aborted) return;
-        let outcome: JobOutcome;
-        try {
-          outcome = await handle(job);
-        } catch (err) {
-          outcome = 'error';
-          logger?.error(
-            { job: job.id, callbackPk: job.callbackPk, err: describeError(err) },
-            'submitter: job failed',
-          );
-          await store
-            .retryJob(job.id, workerId, clock.now() + o.lookupIntervalMs, describeError(err).message)
-            .catch(() => undefined);
-        }
-        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(o.concurrency, jobs.length) }, worker));
-    return { jobs: jobs.length, outcomes };
-  }
-
-  const loop = new WorkerLoop({
-    name: `submitter ${workerId}`,
-    idleDelayMs: o.pollIntervalMs,
-    errorDelayMs: Math.max(o.pollIntervalMs, 5_000),
-    logger,
-    // A full batch means more may be waiting: go again at once.
-    iterate: async (signal) => (await runOnce(signal)).jobs >= o.batchSize,
-    onStop: () => store.releaseLeases(workerId),
-  });
 
   return {
-    runOnce,
-    start: () => loop.start(),
-    stop: () => loop.stop(),
-    wake: () => loop.wake(),
-    loop,
+    kind: 'submit',
+    handle: (job) => handle(job),
+    batchSize: o.batchSize,
+    concurrency: o.concurrency,
+    leaseMs: o.leaseMs,
+    idleDelayMs: o.pollIntervalMs,
+    errorDelayMs: Math.max(o.pollIntervalMs, 5_000),
+    errorRetryMs: o.lookupIntervalMs,
   };
+}
+
+/** The submit task on its own loop (tests, benchmarks; the app registers submitTask in its JobRuntime). */
+export function createSubmitter(options: SubmitterOptions): Submitter {
+  const { store, clock, workerId, logger } = options;
+  return createJobLoop({ store, clock, workerId, ...(logger ? { logger } : {}) }, submitTask(options));
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

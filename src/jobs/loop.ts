@@ -8,6 +8,8 @@
  *   await loop.stop(); // finishes the current iteration, then runs onStop (e.g. release leases)
  */
 
+import { sleep } from '../shared/sleep.js';
+
 export interface WorkerLogger {
   error(obj: Record<string, unknown>, msg: string): void;
   debug?(obj: Record<string, unknown>, msg: string): void;
@@ -29,20 +31,6 @@ export interface WorkerLoopOptions {
   logger?: WorkerLogger;
   /** Runs once after the last iteration (release leases, close handles). */
   onStop?: () => Promise<void>;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. Never rejects. */
-export function interruptibleSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 export class WorkerLoop {
@@ -110,7 +98,7 @@ export class WorkerLoop {
         this.wakeController = new AbortController();
         continue;
       }
-      await interruptibleSleep(
+      await sleep(
         failed ? (this.opts.errorDelayMs ?? this.opts.idleDelayMs) : this.opts.idleDelayMs,
         AbortSignal.any([stop, this.wakeController.signal]),
       );

@@ -1,14 +1,13 @@
 /**
  * The toll-fraud guard (DESIGN.md §5b): a callback number is only dialled when the customer's
  * trusted record holds it. Where that record lives is pluggable: the built-in demo customer, a
- * JSON file, or the CRM over HTTP. The API calls `checkTrustedNumber` before accepting.
+ * JSON file, or the CRM over HTTP. Validation checks the callback number against what it answers.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { parsePhoneNumberFromString } from 'libphonenumber-js';
 import { parse as parseYaml } from 'yaml';
 import { ERROR_CODES } from '../domain/errors.js';
-import type { Violation } from '../domain/types.js';
+import { normalisePhone } from '../domain/phone.js';
 
 export interface TrustedNumberLookup {
   /**
@@ -38,7 +37,7 @@ export const DEMO_TRUSTED_NUMBERS: Readonly<Record<string, readonly string[]>> =
 export function staticTrustedNumbers(
   records: Readonly<Record<string, readonly string[]>> = DEMO_TRUSTED_NUMBERS,
 ): TrustedNumberLookup {
-  const normalised = new Map(Object.entries(records).map(([id, nums]) => [id, nums.map(normaliseE164)]));
+  const normalised = new Map(Object.entries(records).map(([id, nums]) => [id, nums.map(trustedForm)]));
   return { trustedNumbers: async (_tenantId, externalId) => normalised.get(externalId) };
 }
 
@@ -98,7 +97,7 @@ function recordsOf(value: unknown, shapeError: () => Error): Map<string, string[
     if (typeof id !== 'string' || !Array.isArray(nums) || !nums.every((n) => typeof n === 'string')) {
       throw shapeError();
     }
-    map.set(id, [...(map.get(id) ?? []), ...nums.map(normaliseE164)]);
+    map.set(id, [...(map.get(id) ?? []), ...nums.map(trustedForm)]);
   };
   const list = isPlainObject(value) && Array.isArray(value.records) ? value.records : value;
   if (Array.isArray(list)) {
@@ -129,7 +128,7 @@ function csvRecords(text: string, shapeError: (detail?: string) => Error): Map<s
       .split(/[;|]/)
       .map((n) => n.trim())
       .filter((n) => n !== '');
-    map.set(id, [...(map.get(id) ?? []), ...list.map(normaliseE164)]);
+    map.set(id, [...(map.get(id) ?? []), ...list.map(trustedForm)]);
   }
   return map;
 }
@@ -191,7 +190,7 @@ export function httpTrustedNumbers(options: HttpTrustedNumbersOptions): TrustedN
           'trusted number lookup answered JSON without a list of numbers (expected an array or {trustedNumbers: [...]})',
         );
       }
-      return list.map(normaliseE164);
+      return list.map(trustedForm);
     },
   };
 }
@@ -253,63 +252,12 @@ export async function trustedNumbersFor(
   return (await lookup.trustedNumbers(tenantId, externalId)) ?? null;
 }
 
-/** Tries each source in turn; the first that knows the customer decides. */
-export function chainTrustedNumbers(...sources: TrustedNumberLookup[]): TrustedNumberLookup {
-  return {
-    async trustedNumbers(tenantId, externalId) {
-      for (const source of sources) {
-        const found = await source.trustedNumbers(tenantId, externalId);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    },
-  };
-}
-
 /**
- * The guard the API runs before validation: null when `callbackNumber` is on the record of the
- * customer `externalId`, else a violation (NUMBER_NOT_TRUSTED on callbackNumber, or
- * CUSTOMER_NOT_FOUND on customerData.externalId). Throws TrustedLookupUnavailableError when the
- * source cannot answer (answer 503; never accept unchecked).
+ * A record's number in E.164 form, for comparison with a validated callbackNumber. A number that
+ * does not parse is kept as written: it can never equal a validated number, so it never matches.
  */
-export async function checkTrustedNumber(
-  lookup: TrustedNumberLookup,
-  tenantId: string,
-  externalId: string | undefined,
-  callbackNumber: string,
-): Promise<Violation | null> {
-  if (!externalId) {
-    return {
-      code: ERROR_CODES.CUSTOMER_NOT_FOUND,
-      field: 'customerData.externalId',
-      message:
-        "customerData.externalId is needed to check the callback number against the customer's trusted record; send the CRM id of the customer",
-    };
-  }
-  const numbers = await lookup.trustedNumbers(tenantId, externalId);
-  if (numbers === undefined) {
-    return {
-      code: ERROR_CODES.CUSTOMER_NOT_FOUND,
-      field: 'customerData.externalId',
-      message: 'no customer record has this externalId; send the CRM id of an existing customer',
-    };
-  }
-  if (!numbers.includes(normaliseE164(callbackNumber))) {
-    return {
-      code: ERROR_CODES.NUMBER_NOT_TRUSTED,
-      field: 'callbackNumber',
-      message: `the number ending ${callbackNumber.slice(-4)} is not on the customer's trusted record; send one of the customer's registered numbers`,
-    };
-  }
-  return null;
-}
-
-/** E.164 form of a number as a CRM might store it ("+1 (415) 555-2671" → "+14155552671"). */
-export function normaliseE164(number: string): string {
-  const parsed = parsePhoneNumberFromString(number.trim());
-  if (parsed?.number) return parsed.number;
-  const digits = number.replace(/[^\d]/g, '');
-  return number.trim().startsWith('+') ? `+${digits}` : digits;
+function trustedForm(number: string): string {
+  return normalisePhone(number) ?? number.trim();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

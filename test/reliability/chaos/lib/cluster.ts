@@ -17,8 +17,9 @@ import {
   type Simulator,
   SUPPORT_QUEUE_ID,
   startSimulator,
-} from '../../../src/simulator/index.js';
-import { REPO_ROOT, waitFor } from './util.js';
+} from '../../../../src/simulator/index.js';
+import { waitFor } from '../../../support/wait.js';
+import { REPO_ROOT } from './util.js';
 
 const run = promisify(execFile);
 
@@ -235,8 +236,8 @@ export class Cluster {
    * start-up); the first key of every cluster comes from the built CLI. Revoked ones are revoked.
    */
   async createKeysDirect(specs: { tenant: string; scopes: string; revoked?: boolean }[]): Promise<string[]> {
-    const { openStore } = await import('../../../src/ledger/index.js');
-    const { createApiKey, parseScopes } = await import('../../../src/api/keys.js');
+    const { openStore } = await import('../../../../src/ledger/index.js');
+    const { createApiKey, parseScopes } = await import('../../../../src/api/keys.js');
     const store = openStore(this.dbFile);
     try {
       await store.migrate();

@@ -9,6 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { crmStatusFor } from '../domain/lifecycle.js';
 import type { CallbackStatus, Clock } from '../domain/types.js';
+import { createOutboxDeliverer, type OutboxDeliverer, type OutboxTransport } from '../jobs/outbox.js';
 import type { OutboxRow, Store } from '../ledger/port.js';
 
 export const SIGNATURE_HEADER = 'Callbackd-Signature';
@@ -89,12 +90,6 @@ export const WEBHOOK_DEFAULTS = {
   concurrency: 4,
 } as const;
 
-export interface DeliveryPassResult {
-  delivered: number;
-  failed: number;
-  dead: number;
-}
-
 /** The JSON body a CRM receives. */
 export interface WebhookBody {
   eventId: string;
@@ -119,74 +114,44 @@ export function webhookBody(
   return JSON.stringify(body);
 }
 
-/** Backoff before attempt `attempt + 1`, after `attempt` failures (1-based): base·2^(n-1), ±25 % jitter, capped. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random: () => number): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(Math.min(maxMs, raw * (0.75 + random() * 0.5)));
-}
+export type WebhookDelivery = OutboxDeliverer;
 
-export interface WebhookDelivery {
-  /** One pass: lease due rows, deliver them, record each outcome. */
-  runOnce(): Promise<DeliveryPassResult>;
-}
-
-export function createWebhookDelivery(
-  store: Store,
-  clock: Clock,
-  options: WebhookDeliveryOptions,
-): WebhookDelivery {
-  const o = { ...WEBHOOK_DEFAULTS, ...stripUndefined(options), url: options.url, secret: options.secret };
-  const random = options.random ?? Math.random;
+/** The CRM webhook transport: one signed POST per row, rows of one callback in order. */
+export function webhookTransport(clock: Clock, options: WebhookDeliveryOptions): OutboxTransport {
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_DEFAULTS.timeoutMs;
+  const concurrency = options.concurrency ?? WEBHOOK_DEFAULTS.concurrency;
   const doFetch = options.fetch ?? fetch;
 
-  async function deliver(row: OutboxRow): Promise<'delivered' | 'failed' | 'dead'> {
-    const body = webhookBody(row, o.crmStatusMap);
-    let error: string;
+  async function post(row: OutboxRow): Promise<string | null> {
+    const body = webhookBody(row, options.crmStatusMap);
     try {
-      const res = await doFetch(o.url, {
+      const res = await doFetch(options.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signatureHeader(body, o.secret, clock.now()),
+          [SIGNATURE_HEADER]: signatureHeader(body, options.secret, clock.now()),
           [EVENT_ID_HEADER]: row.id,
         },
         body,
-        signal: AbortSignal.timeout(o.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
       });
       // Drain the body so the connection can be reused; its content does not matter.
       await res.arrayBuffer().catch(() => undefined);
-      if (res.status >= 200 && res.status < 300) {
-        await store.markDelivered(row.id, clock.now());
-        return 'delivered';
-      }
-      error = `HTTP ${res.status}`;
+      return res.status >= 200 && res.status < 300 ? null : `HTTP ${res.status}`;
     } catch (err) {
-      error = describeFetchError(err);
+      return describeFetchError(err);
     }
-    // leaseOutbox counts the attempt as it leases the row: row.attempts is this attempt's number.
-    const attempt = Math.max(1, row.attempts);
-    if (attempt >= o.maxAttempts) {
-      await store.markDead(row.id, clock.now(), `${error} (after ${attempt} attempts)`);
-      return 'dead';
-    }
-    await store.markDeliveryFailed(
-      row.id,
-      clock.now() + backoffMs(attempt, o.backoffBaseMs, o.backoffMaxMs, random),
-      error,
-    );
-    return 'failed';
   }
 
   return {
-    async runOnce() {
-      const rows = await store.leaseOutbox('webhook', o.batchSize, o.leaseMs, clock.now());
-      const result: DeliveryPassResult = { delivered: 0, failed: 0, dead: 0 };
+    channel: 'webhook',
+    async send(rows, record) {
       // Rows of one callback go one after another, oldest first, so a pass never reorders them.
       // Across passes a failed row is retried later while newer ones may succeed: receivers order
       // by data.occurredAt (and deduplicate by eventId).
       const byCallback = new Map<number, OutboxRow[]>();
-      for (const row of [...rows].sort((a, b) => a.createdAt - b.createdAt)) {
+      for (const row of rows) {
         const list = byCallback.get(row.callbackPk);
         if (list) list.push(row);
         else byCallback.set(row.callbackPk, [row]);
@@ -195,13 +160,28 @@ export function createWebhookDelivery(
       let next = 0;
       const worker = async () => {
         while (next < groups.length) {
-          for (const row of groups[next++]!) result[await deliver(row)]++;
+          for (const row of groups[next++]!) await record(row, await post(row));
         }
       };
-      await Promise.all(Array.from({ length: Math.min(o.concurrency, groups.length) }, worker));
-      return result;
+      await Promise.all(Array.from({ length: Math.min(concurrency, groups.length) }, worker));
     },
   };
+}
+
+export function createWebhookDelivery(
+  store: Store,
+  clock: Clock,
+  options: WebhookDeliveryOptions,
+): WebhookDelivery {
+  const o = { ...WEBHOOK_DEFAULTS, ...stripUndefined(options) };
+  return createOutboxDeliverer(store, clock, webhookTransport(clock, options), {
+    batchSize: o.batchSize,
+    leaseMs: o.leaseMs,
+    maxAttempts: o.maxAttempts,
+    backoffBaseMs: o.backoffBaseMs,
+    backoffMaxMs: o.backoffMaxMs,
+    ...(options.random ? { random: options.random } : {}),
+  });
 }
 
 function describeFetchError(err: unknown): string {

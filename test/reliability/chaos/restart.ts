@@ -6,13 +6,13 @@
  * copy must resume every job: every callback ends, each on the platform exactly once (or none and
  * a final state with a reason), and every 201 any generation gave is in the last copy.
  *
- *   npx tsx bench/chaos/restart.ts [--requests 600] [--copies 3] [--seed 7] [--keep]
+ *   npx tsx test/reliability/chaos/restart.ts [--requests 600] [--copies 3] [--seed 7] [--keep]
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import type { FaultRule } from '../../src/simulator/index.js';
+import type { FaultRule } from '../../../src/simulator/index.js';
 import { RetryingClient } from './lib/client.js';
 import { Cluster, TENANT, waitForCluster } from './lib/cluster.js';
 import { drainAndAudit } from './lib/drain.js';

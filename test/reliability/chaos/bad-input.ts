@@ -6,13 +6,13 @@
  * 5xx, no crash, every well-formed request answered, and a valid request still answered as fast
  * afterwards (p50 of a probe before and after, and the ratio).
  *
- *   npx tsx bench/chaos/bad-input.ts [--count 10000] [--seed 7]
+ *   npx tsx test/reliability/chaos/bad-input.ts [--count 10000] [--seed 7]
  */
 import { connect } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
-import { SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
+import { SUPPORT_QUEUE_ID } from '../../../src/simulator/index.js';
 import { CALLBACKS_PATH } from './lib/client.js';
 import { Cluster, SCOPES, SUPPORT_DID, TENANT } from './lib/cluster.js';
 import { describeViolations, type Violation } from './lib/ledger-check.js';
