@@ -162,6 +162,67 @@ describe('capacity', () => {
   });
 });
 
+describe('outcomes and changes the whole conversation shows', () => {
+  const endedOf = async (id: string) => statusIs(h, id, 'expired', 'completed', 'rejected');
+
+  it.each([
+    ['+14155550103', 'BUSY', 'busy'],
+    ['+14155550104', 'VOICEMAIL', 'voicemail'],
+  ])('%s ends expired with %s (the wrap-up code decides, mapped in wrapUpOutcomes)', async (number, code) => {
+    const cb = await h.accept({ callbackNumber: number });
+    await h.runUntil(await endedOf(cb.callbackId), { maxMs: 20 * MINUTE });
+    const done = await h.get(cb.callbackId);
+    expect(done.status).toBe('expired');
+    expect(done.statusReason?.code).toBe(code);
+    expect(done.statusReason?.message).toContain(`wrap-up code ${code}`);
+    // The CRM is told once per transition.
+    const rows = await h.store.leaseOutbox('webhook', 10, 1_000, h.now());
+    expect(rows.filter((r) => r.eventType === 'callback.expired')).toHaveLength(1);
+  });
+
+  it('records when the platform first dialled the customer (first_dialed_at)', async () => {
+    const cb = await h.accept({ callbackNumber: '+14155552671' });
+    await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 20 * MINUTE });
+    const done = await h.get(cb.callbackId);
+    const full = h.sim.control.conversation(done.conversationId!)!.full as unknown as Models.Conversation;
+    const legs = full.participants
+      .filter((p) => p.purpose === 'customer' && (p.callbacks ?? []).length === 0)
+      .flatMap((p) => (p.calls ?? []).map((c) => Date.parse(c.startAlertingTime ?? p.startTime ?? '')));
+    expect(legs.length).toBeGreaterThan(0);
+    expect(done.firstDialedAt).toBe(Math.min(...legs));
+    expect(done.firstDialedAt).toBeGreaterThanOrEqual(Date.parse(done.spec.scheduledTime));
+  });
+
+  it('a supervisor moving the callback on the platform is recorded, the resource follows, the CRM is told', async () => {
+    const cb = await h.accept({ inMs: 3 * 60 * MINUTE });
+    await h.runUntil(statusIs(h, cb.callbackId, 'pending'), { maxMs: MINUTE });
+    await h.runFor(2 * MINUTE, 10_000);
+    const moved = new Date(Date.parse(cb.spec.scheduledTime) + 60 * MINUTE).toISOString();
+    const { conversationId } = await h.get(cb.callbackId);
+    h.sim.control.supervisorReschedule(conversationId!, { callbackScheduledTime: moved });
+    await h.runUntil(async () => (await h.get(cb.callbackId)).spec.scheduledTime === moved, {
+      stepMs: 60_000,
+      maxMs: 3 * 60 * MINUTE,
+    });
+    const after = await h.get(cb.callbackId);
+    expect(after.status).toBe('pending');
+    expect(after.history.at(-1)?.reason?.code).toBe('CHANGED_ON_PLATFORM');
+    expect(after.history.at(-1)?.reason?.message).toContain(moved);
+    const rows = await h.store.leaseOutbox('webhook', 10, 1_000, h.now());
+    expect(rows.filter((r) => r.eventType === 'callback.pending')).toHaveLength(2);
+  });
+
+  it('a supervisor disconnecting it on the platform ends it rejected DISCONNECTED_ON_PLATFORM, never left pending', async () => {
+    const cb = await h.accept({ inMs: 60 * MINUTE });
+    await h.runUntil(statusIs(h, cb.callbackId, 'pending'), { maxMs: MINUTE });
+    h.sim.control.supervisorDisconnect((await h.get(cb.callbackId)).conversationId!);
+    await h.runUntil(await endedOf(cb.callbackId), { stepMs: 60_000, maxMs: 2 * 60 * MINUTE });
+    const done = await h.get(cb.callbackId);
+    expect(done.status).toBe('rejected');
+    expect(done.statusReason?.code).toBe('DISCONNECTED_ON_PLATFORM');
+  });
+});
+
 describe('reconciliation sweep', () => {
   it('repairs a change the poll cannot see: a far-future callback disconnected on the platform', async () => {
     const cb = await h.accept({ inMs: 24 * 60 * MINUTE });
