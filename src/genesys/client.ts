@@ -81,6 +81,8 @@ export interface GenesysClientStats {
   requests: number;
   retries: number;
   tokenRequests: number;
+  /** Answers that carried inin-ratelimit-* headers. */
+  headersSeen: number;
   /** Requests slowed by a resource's inin-ratelimit-* headers, and for how long in total. */
   pacedRequests: number;
   pacedMs: number;

@@ -104,10 +104,11 @@ export interface CallbackLookupOptions {
 export const LOOKUP_DEFAULTS = {
   searchLagMs: 60_000,
   detailsLagMs: 60_000,
-  marginMs: 5 * 60_000,
-  searchMaxPages: 5,
+  /** Clock skew between callbackd and the platform (NTP-synchronised servers). */
+  marginMs: 60_000,
+  searchMaxPages: 3,
   detailsMaxPages: 2,
-  maxCandidateReads: 10,
+  maxCandidateReads: 5,
   unsupportedRetryMs: 3_600_000,
 } as const;
 
@@ -119,6 +120,11 @@ export interface CallbackLookup {
   lookup(target: LookupTarget): Promise<LookupReport>;
   /** Which strategies the org currently refuses (for doctor and logs). */
   unsupported(): LookupStrategy[];
+  /** One strategy alone (doctor --probe): its status and what it found. Refusals surface as throws. */
+  only(
+    strategy: LookupStrategy,
+    target: LookupTarget,
+  ): Promise<{ status: StrategyStatus; found: string[]; calls: number }>;
 }
 
 function matches(attrs: Record<string, string>[], target: LookupTarget): boolean {
@@ -213,6 +219,28 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
   return {
     unsupported: () => LOOKUP_STRATEGIES.filter((s) => isRefused(s, clock.now())),
 
+    async only(strategy, t) {
+      const r: LookupReport = {
+        found: [],
+        settledBy: null,
+        absent: false,
+        absentFrom: t.attemptTo,
+        strategies: { events: 'not-run', search: 'not-run', details: 'not-run' },
+        calls: 0,
+      };
+      if (strategy === 'events') {
+        const seen = (o.events?.find(t.callbackId) ?? []).filter((c) =>
+          matches(
+            c.participants.map((p) => p.attributes ?? {}),
+            t,
+          ),
+        );
+        return { status: seen.length > 0 ? 'found' : 'none', found: seen.map((c) => c.id), calls: 0 };
+      }
+      const found = await (strategy === 'search' ? bySearch(t, r) : byDetails(t, r));
+      return { status: r.strategies[strategy], found, calls: r.calls };
+    },
+
     async lookup(t) {
       const now = clock.now();
       const r: LookupReport = {
@@ -237,16 +265,20 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
           return r;
         }
       }
-      const steps: [LookupStrategy, (t: LookupTarget, r: LookupReport) => Promise<string[]>, number][] = [
-        ['search', bySearch, o.searchLagMs],
-        ['details', byDetails, o.detailsLagMs],
+      // Absence is never proven before every strategy's lag window has passed, run or not.
+      const steps: [LookupStrategy, (t: LookupTarget, r: LookupReport) => Promise<string[]>][] = [
+        ['search', bySearch],
+        ['details', byDetails],
       ];
-      const provers: number[] = [];
-      for (const [name, run, lagMs] of steps) {
+      for (const [name, run] of steps) {
         if (isRefused(name, now)) {
           r.strategies[name] = 'unsupported';
           continue;
         }
+        // Calls are bounded per pass, and a pass repeats every few seconds: while a complete search
+        // found nothing inside its lag window, the details query (plus a GET per candidate) waits
+        // for the pass that decides.
+        if (name === 'details' && r.strategies.search === 'none' && now < r.absentFrom) continue;
         try {
           const found = await run(t, r);
           if (found.length > 0) {
@@ -262,7 +294,6 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
           }
           r.strategies[name] = 'failed';
         }
-        provers.push(t.attemptTo + lagMs);
       }
       // Each of search and details, run completely past its lag, is a proof on its own (search
       // covers the attempt's whole window; details every callback of the queues to that number).

@@ -36,6 +36,8 @@ export interface HeaderPacerOptions {
 }
 
 export interface PacerStats {
+  /** Answers that carried the inin-ratelimit-* headers. */
+  headersSeen: number;
   /** Requests that waited for a resource's window. */
   pacedRequests: number;
   pacedMs: number;
@@ -53,7 +55,7 @@ export class HeaderPacer {
   private readonly clock: Clock;
   private readonly sleep: Sleep;
   private readonly bucketPerMinute: number;
-  readonly stats: PacerStats = { pacedRequests: 0, pacedMs: 0 };
+  readonly stats: PacerStats = { headersSeen: 0, pacedRequests: 0, pacedMs: 0 };
 
   constructor(o: HeaderPacerOptions) {
     this.clock = o.clock;
@@ -69,6 +71,7 @@ export class HeaderPacer {
     const resetS = num(answer.headers, 'inin-ratelimit-reset');
     const prev = this.resources.get(resource);
     if (allowed !== undefined && count !== undefined && allowed > 0) {
+      this.stats.headersSeen++;
       const resetAt = now + Math.max(0, resetS ?? 60) * 1000;
       const remaining = Math.max(0, allowed - count);
       this.resources.set(resource, {

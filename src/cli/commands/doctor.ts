@@ -9,6 +9,7 @@ import { createGenesysClient, type GenesysClient } from '../../genesys/client.js
 import { PlatformError } from '../../genesys/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from '../../simulator/index.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import { formatProbe, runProbe } from './probe.js';
 
 export interface Finding {
   ok: boolean;
@@ -182,10 +183,19 @@ export async function diagnose(
   return findings;
 }
 
-export async function runDoctor(config: CallbackdConfig, print: (line: string) => void): Promise<ExitCode> {
+export interface ProbeArgs {
+  queue: string;
+  number: string;
+  json: boolean;
+  waitSeconds: number;
+}
+
+/** The platform named by the config, or the built-in simulator when it names none (said so first). */
+async function connect(
+  config: CallbackdConfig,
+  print: (line: string) => void,
+): Promise<{ genesys: GenesysClient; simulator: Simulator | null }> {
   const endpoints = genesysEndpoints(config.genesys);
-  let simulator: Simulator | null = null;
-  let genesys: GenesysClient;
   if (endpoints.mode === 'simulator') {
     print(
       '! no Genesys credentials configured (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION or GENESYS_BASE_URL):',
@@ -193,23 +203,69 @@ export async function runDoctor(config: CallbackdConfig, print: (line: string) =
     print(
       '  `callbackd serve` would run the built-in simulator. Checking the configuration against the simulator.',
     );
-    simulator = await startSimulator({});
-    genesys = createGenesysClient({
+    const simulator = await startSimulator({ realTime: true });
+    const genesys = createGenesysClient({
       baseUrl: simulator.url,
       clientId: DEMO_CLIENT_ID,
       clientSecret: DEMO_CLIENT_SECRET,
       maxRetries: 1,
     });
-  } else {
-    print(`checking ${endpoints.apiUrl} (login ${endpoints.loginUrl}) as OAuth client ${endpoints.clientId}`);
-    genesys = createGenesysClient({
-      baseUrl: endpoints.apiUrl,
-      loginUrl: endpoints.loginUrl,
-      clientId: endpoints.clientId,
-      clientSecret: endpoints.clientSecret,
-      maxRetries: 1,
-    });
+    return { genesys, simulator };
   }
+  print(`checking ${endpoints.apiUrl} (login ${endpoints.loginUrl}) as OAuth client ${endpoints.clientId}`);
+  const genesys = createGenesysClient({
+    baseUrl: endpoints.apiUrl,
+    loginUrl: endpoints.loginUrl,
+    clientId: endpoints.clientId,
+    clientSecret: endpoints.clientSecret,
+    maxRetries: 1,
+  });
+  return { genesys, simulator: null };
+}
+
+/**
+ * `doctor --probe`: one real callback far ahead, each assumption checked, the callback
+ * disconnected again; Ctrl-C cuts the wait short and still disconnects it (exit 130).
+ */
+export async function runDoctorProbe(
+  config: CallbackdConfig,
+  print: (line: string) => void,
+  args: ProbeArgs,
+): Promise<ExitCode> {
+  const policy = config.queues[args.queue];
+  const from = policy?.dids[0]?.number;
+  if (!from) {
+    print(
+      `✗ --queue ${args.queue} is not a configured queue (one of ${Object.keys(config.queues).join(', ')}): the probe needs its caller id`,
+    );
+    return EXIT.usage;
+  }
+  const human = args.json ? () => undefined : print;
+  const { genesys, simulator } = await connect(config, human);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await runProbe(genesys, {
+      queueId: args.queue,
+      callbackNumber: args.number,
+      callbackFrom: from,
+      waitSeconds: args.waitSeconds,
+      signal: controller.signal,
+    });
+    if (args.json) print(JSON.stringify(report, null, 2));
+    else for (const line of formatProbe(report)) print(line);
+    if (controller.signal.aborted) return EXIT.interrupted;
+    return report.ok ? EXIT.ok : EXIT.refused;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await genesys.close();
+    await simulator?.close();
+  }
+}
+
+export async function runDoctor(config: CallbackdConfig, print: (line: string) => void): Promise<ExitCode> {
+  const { genesys, simulator } = await connect(config, print);
   try {
     const findings = await diagnose(config, genesys, Date.now());
     for (const f of findings) {
