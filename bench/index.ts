@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertBuilt, type BenchResult, log, RESULTS_DIR, ROOT, round, TSX } from './lib/common.js';
 
-const BENCHMARKS = ['intake', 'platform-calls', 'rate-limit', 'scale'] as const;
+const BENCHMARKS = ['intake', 'platform-calls', 'rate-limit', 'scale', 'slots'] as const;
 
 function runOne(name: string): Promise<number | null> {
   return new Promise((resolve) => {

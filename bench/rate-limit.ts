@@ -26,11 +26,11 @@ import { join } from 'node:path';
 import { CallbackdConfigSchema, defaultConfigInput } from '../dist/config/index.js';
 import { fingerprintSpec } from '../dist/domain/fingerprint.js';
 import type { CallbackSpec } from '../dist/domain/types.js';
-import { createCapacityGate } from '../dist/engine/capacity.js';
-import { acceptedOutbox } from '../dist/engine/events.js';
-import { createSubmitter } from '../dist/engine/submitter.js';
-import { createTracker } from '../dist/engine/tracker.js';
 import { createGenesysClient } from '../dist/genesys/client.js';
+import { createCapacityGate } from '../dist/jobs/capacity.js';
+import { createSubmitter } from '../dist/jobs/submit.js';
+import { createTracker } from '../dist/jobs/tracker.js';
+import { acceptedOutbox } from '../dist/ledger/events.js';
 import { openStore } from '../dist/ledger/index.js';
 import {
   DEMO_CLIENT_ID,

@@ -13,6 +13,8 @@ export interface Problem {
   detail: string;
   instance?: string;
   errors: Violation[];
+  /** Extension members of a particular refusal (e.g. SLOT_FULL's `alternatives`). */
+  [extension: string]: unknown;
 }
 
 const TITLES: Record<number, string> = {
@@ -36,6 +38,8 @@ export class ApiError extends Error {
     readonly errors: Violation[],
     readonly detail: string = errors[0]?.message ?? TITLES[status] ?? 'Error',
     readonly headers: Record<string, string> = {},
+    /** RFC 9457 extension members rendered beside `errors`. */
+    readonly extensions: Record<string, unknown> = {},
   ) {
     super(detail);
     this.name = 'ApiError';
@@ -46,9 +50,16 @@ export class ApiError extends Error {
   }
 }
 
-export function problemOf(status: number, errors: Violation[], detail: string, instance?: string): Problem {
+export function problemOf(
+  status: number,
+  errors: Violation[],
+  detail: string,
+  instance?: string,
+  extensions: Record<string, unknown> = {},
+): Problem {
   const first = errors[0]?.code ?? 'error';
   return {
+    ...extensions,
     // A stable, dereferenceable-looking URN per primary code: clients branch on `errors[].code`.
     type: `urn:callbackd:problem:${first}`,
     title: TITLES[status] ?? 'Error',

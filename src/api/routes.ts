@@ -16,6 +16,7 @@ import { acceptCallback } from '../usecases/accept.js';
 import { cancelCallback } from '../usecases/cancel.js';
 import { rescheduleCallback } from '../usecases/reschedule.js';
 import type { EditOutcome, EditRefusal } from '../usecases/result.js';
+import { bookingApiError, bookingRoutes } from './booking-routes.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiError } from './problem.js';
@@ -119,15 +120,28 @@ export function apiRoutes(deps: ApiDeps) {
               'Idempotent-Replayed': '"true" when this answers an earlier identical request',
             },
           },
+          200: {
+            description:
+              'replaceActive: the customer’s active callback (perCustomer one) was moved to this time instead',
+            schema: CallbackResourceSchema,
+          },
           409: {
             description:
-              'The callbackId exists with different parameters; errors[] names each differing field',
+              'CALLBACK_ID_CONFLICT: the callbackId exists with different parameters (errors[] names each differing field); ' +
+              'SLOT_FULL: the slot is at capacity (alternatives[] holds the nearest free slots); HOLD_EXPIRED; ' +
+              'ACTIVE_CALLBACK_EXISTS: the customer has an active callback on a perCustomer-one queue (activeCallbackId)',
           },
         },
         handler: async (req, reply) => {
           const tenantId = req.apiKey!.tenantId;
+          const replaceActive = (tenant: string, callbackId: string, patch: Record<string, unknown>) =>
+            rescheduleCallback(store, deps.genesys, deps.clock, tenant, callbackId, patch, {
+              policies,
+              trustedNumbers: deps.trusted,
+              channels,
+            });
           const answer = await acceptCallback(
-            { store, clock: deps.clock, policies, trusted: deps.trusted, channels },
+            { store, clock: deps.clock, policies, trusted: deps.trusted, channels, replaceActive },
             tenantId,
             req.body,
           );
@@ -138,6 +152,8 @@ export function apiRoutes(deps: ApiDeps) {
           metrics.intake.inc({ outcome: answer.outcome });
           if (answer.outcome === 'refused') throw new ApiError(400, answer.violations);
           if (answer.outcome === 'conflict') throw new ApiError(409, answer.violations);
+          if (answer.outcome === 'booking-refused') throw bookingApiError(answer.problem);
+          if (answer.outcome === 'replaced') return editAnswer(answer.edit);
           if (answer.outcome === 'created') deps.onAccepted?.();
           reply.code(201).header('location', callbackLocation(answer.callback.callbackId));
           if (answer.outcome === 'replayed') reply.header('idempotent-replayed', 'true');
@@ -403,6 +419,7 @@ export function apiRoutes(deps: ApiDeps) {
         },
       },
     ];
+    routes.push(...bookingRoutes({ store, clock: deps.clock, policies }));
     return routes;
   };
 }

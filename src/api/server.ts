@@ -75,8 +75,9 @@ function sendProblem(
   errors: Violation[],
   detail: string,
   headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
 ): FastifyReply {
-  const body = problemOf(status, errors, detail, reply.request.url.split('?')[0]);
+  const body = problemOf(status, errors, detail, reply.request.url.split('?')[0], extensions);
   return reply.code(status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
@@ -193,7 +194,14 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
         'callbackd failed to answer; retry the same request (it is safe to repeat).',
       );
     }
-    return sendProblem(reply, problem.status, problem.errors, problem.detail, problem.headers);
+    return sendProblem(
+      reply,
+      problem.status,
+      problem.errors,
+      problem.detail,
+      problem.headers,
+      problem.extensions,
+    );
   });
 
   app.setNotFoundHandler((req, reply) =>

@@ -65,6 +65,8 @@ export function defaultConfigInput(): CallbackdConfigInput {
         timeoutSeconds: { ...timeoutSeconds },
         dids: [{ number: '+18005551235', sameFromTo: true }],
         rejectionRetry: { ...rejectionRetry, delayMinutes: { ...rejectionRetry.delayMinutes } },
+        // One open callback per customer: a second request is 409 ACTIVE_CALLBACK_EXISTS (or replaceActive).
+        perCustomer: 'one',
       },
     },
     customers: {

@@ -261,9 +261,14 @@ function rangeContains(range: WeeklyRange, dayOfWeek: number, msOfDay: number): 
   return (today && msOfDay >= start) || (yesterday && msOfDay < end);
 }
 
+/** Open hours by wall-clock facts in the queue's zone (1 = Monday; ms since local midnight). */
+export function openHoursContain(openHours: OpenHours, dayOfWeek: number, msOfDay: number): boolean {
+  return openHours.weekly.some((r) => rangeContains(r, dayOfWeek, msOfDay));
+}
+
 export function isWithinOpenHours(openHours: OpenHours, epochMs: EpochMs): boolean {
   const { dayOfWeek, msOfDay } = zonedFacts(epochMs, openHours.timeZone);
-  return openHours.weekly.some((r) => rangeContains(r, dayOfWeek, msOfDay));
+  return openHoursContain(openHours, dayOfWeek, msOfDay);
 }
 
 /** The first instant after `epochMs` at which the queue opens, within the coming week. */

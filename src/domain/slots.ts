@@ -7,7 +7,15 @@
  * of taken units are arguments.
  */
 import { Temporal } from 'temporal-polyfill';
-import { checkLeadTime, isQueueOpen, isWithinCallingWindow, type QueuePolicy } from './policy.js';
+import { closureAt } from './closures.js';
+import {
+  checkLeadTime,
+  isQueueOpen,
+  isWithinCallingWindow,
+  openHoursContain,
+  type QueuePolicy,
+} from './policy.js';
+import { hhmmToMs, zonedFacts } from './time.js';
 import type { EpochMs } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -108,6 +116,87 @@ export function isBookableTime(
   );
 }
 
+/** One local day of a zone, for reading wall-clock facts of many instants without Temporal. */
+interface LocalDay {
+  startMs: EpochMs;
+  endMs: EpochMs;
+  dayOfWeek: number;
+  /** Local minus UTC, when the whole day has one offset (not a DST day). */
+  offsetMs: number | undefined;
+}
+
+/** Walks the local days of a zone for instants in ascending order. */
+class DayCursor {
+  #day: LocalDay | undefined;
+  constructor(readonly timeZone: string) {}
+
+  at(epochMs: EpochMs): LocalDay {
+    const d = this.#day;
+    if (d && epochMs >= d.startMs && epochMs < d.endMs) return d;
+    const date = localDate(epochMs, this.timeZone);
+    const startMs = date.toZonedDateTime({ timeZone: this.timeZone }).epochMilliseconds;
+    const endMs = date.add({ days: 1 }).toZonedDateTime({ timeZone: this.timeZone }).epochMilliseconds;
+    const wallMidnight = Date.UTC(date.year, date.month - 1, date.day);
+    this.#day = {
+      startMs,
+      endMs,
+      dayOfWeek: date.dayOfWeek,
+      offsetMs: endMs - startMs === DAY_MS ? wallMidnight - startMs : undefined,
+    };
+    return this.#day;
+  }
+
+  /** Milliseconds since local midnight by the wall clock. */
+  msOfDay(epochMs: EpochMs): number {
+    const day = this.at(epochMs);
+    return day.offsetMs === undefined ? zonedFacts(epochMs, this.timeZone).msOfDay : epochMs - day.startMs;
+  }
+
+  /** `YYYY-MM-DDTHH:mm:ss±HH:MM` on the zone's wall clock. */
+  localIso(epochMs: EpochMs): string {
+    const { offsetMs } = this.at(epochMs);
+    if (offsetMs === undefined) {
+      return Temporal.Instant.fromEpochMilliseconds(epochMs)
+        .toZonedDateTimeISO(this.timeZone)
+        .toString({ timeZoneName: 'never', smallestUnit: 'second' });
+    }
+    const abs = Math.abs(offsetMs) / 60_000;
+    const sign = offsetMs < 0 ? '-' : '+';
+    const hhmm = `${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+    return `${new Date(epochMs + offsetMs).toISOString().slice(0, 19)}${sign}${hhmm}`;
+  }
+}
+
+/**
+ * Formats instants (best in ascending order) on a zone's wall clock with the offset, e.g.
+ * `2026-12-02T09:00:00-05:00`.
+ */
+export function localIsoFormatter(timeZone: string): (epochMs: EpochMs) => string {
+  const days = new DayCursor(timeZone);
+  return (epochMs) => days.localIso(epochMs);
+}
+
+/** Units taken per slot start, from counts per instant (each folded into the slot it falls in). */
+export function takenPerSlot(
+  slots: readonly SlotRange[],
+  counts: Iterable<{ at: EpochMs; count: number }>,
+): Map<EpochMs, number> {
+  const taken = new Map<EpochMs, number>();
+  for (const { at, count } of counts) {
+    let lo = 0;
+    let hi = slots.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (slots[mid]!.startMs <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    const slot = slots[lo];
+    if (!slot || at < slot.startMs || at >= slot.endMs) continue;
+    taken.set(slot.startMs, (taken.get(slot.startMs) ?? 0) + count);
+  }
+  return taken;
+}
+
 export interface SlotQuery {
   policy: SlotPolicy;
   nowMs: EpochMs;
@@ -118,7 +207,11 @@ export interface SlotQuery {
   taken: ReadonlyMap<EpochMs, number>;
 }
 
-/** The slots in [fromMs, toMs) a request could book now, with the units each has left. */
+/**
+ * The slots in [fromMs, toMs) a request could book now, with the units each has left. The same
+ * rules as isBookableTime, read from per-day wall-clock facts so a week of slots costs a few
+ * Temporal conversions instead of several per slot (a web page asks on every keystroke).
+ */
 export function bookableSlots(q: SlotQuery): BookableSlot[] {
   const { policy } = q;
   // Nothing outside the lead limits is bookable, so the walk never leaves them.
@@ -126,11 +219,19 @@ export function bookableSlots(q: SlotQuery): BookableSlot[] {
   const to = Math.min(q.toMs, q.nowMs + policy.maxLeadDays * DAY_MS + 1);
   if (from >= to) return [];
   const capacity = policy.slots.capacity;
+  const queueDays = new DayCursor(policy.openHours.timeZone);
+  const customerDays = new DayCursor(q.customerTimeZone);
+  const windowStart = hhmmToMs(policy.callingWindow.start);
+  const windowEnd = hhmmToMs(policy.callingWindow.end);
   const out: BookableSlot[] = [];
   for (const slot of slotsBetween(policy.openHours.timeZone, policy.slots.minutes, from, to)) {
     const remaining = capacity === undefined ? null : capacity - (q.taken.get(slot.startMs) ?? 0);
     if (remaining !== null && remaining <= 0) continue;
-    if (!isBookableTime(policy, slot.startMs, q.nowMs, q.customerTimeZone)) continue;
+    const t = slot.startMs;
+    const local = customerDays.msOfDay(t);
+    if (local < windowStart || local >= windowEnd) continue;
+    if (!openHoursContain(policy.openHours, queueDays.at(t).dayOfWeek, queueDays.msOfDay(t))) continue;
+    if (closureAt(policy.closures, policy.openHours.timeZone, t)) continue;
     out.push({ ...slot, remaining });
   }
   return out;

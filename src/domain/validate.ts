@@ -189,6 +189,14 @@ export const CallbackRequestBodySchema = z
       description:
         'One digit 0-9 the customer presses to verify; required when the queue verifies by DTMF, refused otherwise.',
     }),
+    slotHoldId: z.string().max(64).optional().meta({
+      description:
+        'A hold from POST /api/v2/routing/queues/{queueId}/slots/holds: books the unit it reserved (scheduledTime must fall in its slot).',
+    }),
+    replaceActive: z.boolean().optional().meta({
+      description:
+        'With perCustomer one: move the customer’s active callback to this time instead of refusing with ACTIVE_CALLBACK_EXISTS.',
+    }),
   })
   .meta({ title: 'CallbackRequest' });
 
@@ -238,6 +246,8 @@ const FIELD_HINTS: Record<string, string> = {
   mediaType: '"voice"',
   customerData: 'an object of string attributes',
   dtmf: 'one digit as a string, e.g. "1"',
+  slotHoldId: 'the holdId string a slot hold answered',
+  replaceActive: 'true or false',
 };
 
 const KNOWN_FIELDS = [

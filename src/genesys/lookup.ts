@@ -35,6 +35,8 @@ export interface LookupTarget {
   /** The queues the create may have gone to (the spec's and its overflow). */
   queueIds: readonly string[];
   callbackNumber: string;
+  /** The call attempt (ATTR.attempt, absent = 1) the create was for; absent = any. */
+  callAttempt?: number;
   /** The create, if sent, started no earlier than this and no later than attemptTo. */
   attemptFrom: EpochMs;
   attemptTo: EpochMs;
@@ -130,7 +132,11 @@ export interface CallbackLookup {
 function matches(attrs: Record<string, string>[], target: LookupTarget): boolean {
   const ids = attrs.map((a) => a[ATTR.callbackId]).filter((v) => v !== undefined);
   const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
-  return ids.includes(target.callbackId) && (tenants.length === 0 || tenants.includes(target.tenantId));
+  if (!ids.includes(target.callbackId) || (tenants.length > 0 && !tenants.includes(target.tenantId)))
+    return false;
+  if (target.callAttempt === undefined) return true;
+  const attempt = attrs.map((a) => a[ATTR.attempt]).find((v) => v !== undefined) ?? '1';
+  return attempt === String(target.callAttempt);
 }
 
 /** 403 (no permission) or 400 (e.g. "Search not supported"): the org will not answer this the next time either. */

@@ -20,9 +20,11 @@ export const ATTR = {
   dtmf: 'dtmf',
   callbackTo: 'callbackTo',
   timeoutSeconds: 'timeoutSeconds',
+  /** Re-attempts only (2, 3, …): tells a callback's platform attempts apart; absent = the first. */
+  attempt: 'callbackdAttempt',
 } as const;
 
-export type CreateOptions = Pick<CreateCallbackOptions, 'queueId' | 'tenantId'>;
+export type CreateOptions = Pick<CreateCallbackOptions, 'queueId' | 'tenantId' | 'attempt'>;
 
 export function customerName(spec: CallbackSpec): string | undefined {
   const name = [spec.customerData.firstName, spec.customerData.lastName]
@@ -39,6 +41,7 @@ export function callbackData(spec: CallbackSpec, opts: CreateOptions = {}): Reco
     [ATTR.timeoutSeconds]: String(spec.timeout),
   };
   if (opts.tenantId !== undefined) data[ATTR.tenantId] = opts.tenantId;
+  if (opts.attempt !== undefined && opts.attempt > 1) data[ATTR.attempt] = String(opts.attempt);
   if (spec.customerData.externalId) data[ATTR.externalId] = spec.customerData.externalId;
   if (spec.routingData.wrapUpCode) data[ATTR.wrapUpCode] = spec.routingData.wrapUpCode;
   if (spec.dtmf) data[ATTR.dtmf] = spec.dtmf;

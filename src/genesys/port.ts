@@ -113,6 +113,8 @@ export interface CreateCallbackOptions {
   queueId?: string;
   /** Stamped as an attribute so a lookup by callbackId never adopts another tenant's callback. */
   tenantId?: string;
+  /** The re-attempt number (2, 3, …), stamped so a lookup adopts only this attempt's callback. */
+  attempt?: number;
   /**
    * No attempt (first or retry) may start later than this many ms after the call began, so that
    * every byte is sent while the caller still holds its lease. A retry that would start later

@@ -29,6 +29,7 @@ import type { CallbackRecord, Job, Store } from '../ledger/port.js';
 import { backoffMs } from '../shared/backoff.js';
 import type { CapacityGate, PolicyLookup } from './capacity.js';
 import { describeError } from './loop.js';
+import { reattemptAt } from './reattempt.js';
 import {
   complete,
   createJobLoop,
@@ -150,6 +151,8 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       callbackNumber: rec.spec.callbackNumber,
       attemptFrom: inFlightAt,
       attemptTo: inFlightAt + o.sendWindowMs,
+      // A re-attempt must not adopt an earlier attempt's (ended) callback, nor the other way round.
+      callAttempt: rec.callAttempt ?? 1,
     };
   }
 
@@ -179,7 +182,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
             conversationId: keep,
             submitInFlightAt: null,
             attempts: rec.attempts + 1,
-            nextAttemptAt: null,
+            nextAttemptAt: reattemptAt(rec),
           },
         },
         channels,
@@ -307,6 +310,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       const created = await genesys.createCallback(rec.spec, {
         ...(queueId !== rec.spec.routingData.queueId ? { queueId } : {}),
         tenantId: rec.tenantId,
+        ...((rec.callAttempt ?? 1) > 1 ? { attempt: rec.callAttempt } : {}),
         sendWithinMs,
       });
       conversationId = created.conversationId;
@@ -324,7 +328,12 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
           to: 'pending',
           reason: routeReason,
           at,
-          set: { conversationId, submitInFlightAt: null, attempts: rec.attempts + 1, nextAttemptAt: null },
+          set: {
+            conversationId,
+            submitInFlightAt: null,
+            attempts: rec.attempts + 1,
+            nextAttemptAt: reattemptAt(rec),
+          },
         },
         channels,
       ),

@@ -39,6 +39,7 @@ import { type MappedConversation, mapConversation } from '../genesys/state-map.j
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
 import type { PolicyLookup } from './capacity.js';
+import { reattemptTransition } from './reattempt.js';
 
 export interface TrackerOptions {
   store: Store;
@@ -275,6 +276,10 @@ export function createTracker(options: TrackerOptions): Tracker {
       );
       return done !== null;
     }
+
+    // The re-attempt ladder: an attempt that did not reach the customer may get a next one.
+    const ladder = reattemptTransition(rec, mapped, o.policies(rec.spec.routingData.queueId), now, channels);
+    if (ladder) return (await store.transition(ladder)) !== null;
 
     const done = await store.transition(
       transitionOf(

@@ -5,6 +5,7 @@
 import { type Expression, type ExpressionBuilder, type Selectable, type SqlBool, sql } from 'kysely';
 import { TERMINAL_STATUSES } from '../domain/lifecycle.js';
 import type { EpochMs, HistoryEntry } from '../domain/types.js';
+import { bookingLockKeys, checkBooking, consumeHold, customerKeyOf } from './booking.js';
 import type { Db, LedgerDialect } from './dialect.js';
 import { LedgerError } from './errors.js';
 import { insertJob } from './jobs.js';
@@ -12,6 +13,7 @@ import { insertOutbox } from './outbox.js';
 import type {
   AcceptInput,
   AcceptOutcome,
+  BookedAcceptOutcome,
   CallbackRecord,
   CallbackWithHistory,
   ListFilter,
@@ -48,13 +50,22 @@ export class CallbacksLedger {
     await this.accepts?.drained();
   }
 
-  accept(input: AcceptInput): Promise<AcceptOutcome> {
+  async accept(input: AcceptInput): Promise<AcceptOutcome> {
+    const { booking: _checksOnlyInAcceptBooked, ...plain } = input;
+    const outcome = await this.acceptBooked(plain);
+    // Only a booking check refuses, and there is none here.
+    if (outcome.outcome === 'refused') throw new Error('accept without booking checks was refused');
+    return outcome;
+  }
+
+  /** accept, with the booking checks of `input.booking` (booking.ts) in the same transaction. */
+  acceptBooked(input: AcceptInput): Promise<BookedAcceptOutcome> {
     if (this.accepts) return this.accepts.submit(input);
     return this.db.transaction().execute((trx) => this.acceptIn(trx, input));
   }
 
   /** Insert-once: `on conflict do nothing`, then read the winner. Never check-then-insert. */
-  private async acceptIn(trx: Db, input: AcceptInput): Promise<AcceptOutcome> {
+  private async acceptIn(trx: Db, input: AcceptInput): Promise<BookedAcceptOutcome> {
     const { spec, tenantId, at } = input;
     const scheduledAt = Date.parse(spec.scheduledTime);
     if (!Number.isFinite(scheduledAt)) {
@@ -64,6 +75,14 @@ export class CallbacksLedger {
       );
     }
     const specJson = JSON.stringify(spec);
+    if (input.booking) {
+      // Under the slot / customer lock, so the count below and the insert are one decision.
+      await this.dialect.lockKeys(trx, bookingLockKeys(tenantId, spec.routingData.queueId, input.booking));
+      const existing = await this.existingAccept(trx, input);
+      if (existing) return existing;
+      const refusal = await checkBooking(trx, tenantId, spec.routingData.queueId, input.booking, at);
+      if (refusal) return { outcome: 'refused', refusal };
+    }
     const inserted = await trx
       .insertInto('callbacks')
       .values({
@@ -85,24 +104,21 @@ export class CallbacksLedger {
         last_changed_at: at,
         created_at: at,
         updated_at: at,
+        customer_key: customerKeyOf(spec.customerData.externalId, spec.callbackNumber),
       })
       .onConflict((oc) => oc.columns(['tenant_id', 'callback_id']).doNothing())
       .returning('pk')
       .executeTakeFirst();
 
     if (!inserted) {
-      const existing = await this.getWhere(trx, (eb) =>
-        eb.and([eb('c.tenant_id', '=', tenantId), eb('c.callback_id', '=', spec.callbackId)]),
-      );
+      const existing = await this.existingAccept(trx, input);
       if (!existing)
         throw new Error(`callback ${spec.callbackId} conflicted on insert but cannot be read back`);
-      return {
-        outcome: existing.fingerprint === input.fingerprint ? 'replayed' : 'conflict',
-        callback: existing,
-      };
+      return existing;
     }
 
     const pk = inserted.pk;
+    if (input.booking) await consumeHold(trx, input.booking, pk, at);
     await trx
       .insertInto('callback_history')
       .values({ callback_pk: pk, status: 'accepted', reason_code: null, reason_message: null, at })
@@ -124,6 +140,7 @@ export class CallbacksLedger {
         conversationId: null,
         attempts: 0,
         nextAttemptAt: null,
+        callAttempt: 1,
         submitInFlightAt: null,
         lastCheckedAt: null,
         firstDialedAt: null,
@@ -131,6 +148,18 @@ export class CallbacksLedger {
         updatedAt: at,
         history: [{ status: 'accepted', at: new Date(at).toISOString(), reason: null }],
       },
+    };
+  }
+
+  /** The callback already stored under the input's (tenant, callbackId), as a replay or a conflict. */
+  private async existingAccept(trx: Db, input: AcceptInput): Promise<AcceptOutcome | undefined> {
+    const existing = await this.getWhere(trx, (eb) =>
+      eb.and([eb('c.tenant_id', '=', input.tenantId), eb('c.callback_id', '=', input.spec.callbackId)]),
+    );
+    if (!existing) return undefined;
+    return {
+      outcome: existing.fingerprint === input.fingerprint ? 'replayed' : 'conflict',
+      callback: existing,
     };
   }
 
@@ -271,6 +300,7 @@ export class CallbacksLedger {
       if (set.nextAttemptAt !== undefined) changes.next_attempt_at = set.nextAttemptAt;
       if (set.submitInFlightAt !== undefined) changes.submit_inflight_at = set.submitInFlightAt;
       if (set.firstDialedAt !== undefined) changes.first_dialed_at = set.firstDialedAt;
+      if (set.callAttempt !== undefined) changes.call_attempt = set.callAttempt;
       if (set.spec !== undefined) {
         const scheduledAt = Date.parse(set.spec.scheduledTime);
         if (!Number.isFinite(scheduledAt)) {
@@ -282,6 +312,7 @@ export class CallbacksLedger {
         changes.spec = JSON.stringify(set.spec);
         changes.queue_id = set.spec.routingData.queueId;
         changes.scheduled_at = scheduledAt;
+        changes.customer_key = customerKeyOf(set.spec.customerData.externalId, set.spec.callbackNumber);
       }
 
       // The guard: the one statement that decides whether this transition happens.
@@ -346,6 +377,7 @@ export class CallbacksLedger {
       conversationId: r.conversation_id,
       attempts: r.attempts,
       nextAttemptAt: r.next_attempt_at,
+      callAttempt: r.call_attempt,
       submitInFlightAt: r.submit_inflight_at,
       firstDialedAt: r.first_dialed_at === null ? null : Number(r.first_dialed_at),
       lastCheckedAt: r.last_checked_at,
@@ -357,7 +389,7 @@ export class CallbacksLedger {
 
 interface PendingAccept {
   input: AcceptInput;
-  resolve(outcome: AcceptOutcome): void;
+  resolve(outcome: BookedAcceptOutcome): void;
   reject(err: unknown): void;
 }
 
@@ -373,12 +405,12 @@ class AcceptGroup {
 
   constructor(
     private readonly db: Db,
-    private readonly acceptIn: (trx: Db, input: AcceptInput) => Promise<AcceptOutcome>,
+    private readonly acceptIn: (trx: Db, input: AcceptInput) => Promise<BookedAcceptOutcome>,
     private readonly maxGroup: number,
   ) {}
 
-  submit(input: AcceptInput): Promise<AcceptOutcome> {
-    return new Promise<AcceptOutcome>((resolve, reject) => {
+  submit(input: AcceptInput): Promise<BookedAcceptOutcome> {
+    return new Promise<BookedAcceptOutcome>((resolve, reject) => {
       this.#queue.push({ input, resolve, reject });
       this.#running ??= this.#drain();
     });
@@ -402,11 +434,11 @@ class AcceptGroup {
   async #commit(group: PendingAccept[]): Promise<void> {
     try {
       const outcomes = await this.db.transaction().execute(async (trx) => {
-        const out: AcceptOutcome[] = [];
+        const out: BookedAcceptOutcome[] = [];
         for (const item of group) out.push(await this.acceptIn(trx, item.input));
         return out;
       });
-      for (const [i, item] of group.entries()) item.resolve(outcomes[i] as AcceptOutcome);
+      for (const [i, item] of group.entries()) item.resolve(outcomes[i] as BookedAcceptOutcome);
     } catch (err) {
       if (group.length === 1) {
         group[0]?.reject(err);

@@ -18,6 +18,8 @@ export interface LedgerDialect {
   forUpdate<Q extends Lockable<Q>>(qb: Q): Q;
   /** Lock rows other workers have not locked (PG `for update skip locked`). */
   forUpdateSkipLocked<Q extends Lockable<Q>>(qb: Q): Q;
+  /** Serialize booking checks on named keys until commit (booking.ts). */
+  lockKeys(trx: Kysely<LedgerDatabase>, keys: readonly string[]): Promise<void>;
   /** Runs first in every migration transaction: serialize concurrent migrators, create the schema. */
   beginMigration(trx: Kysely<LedgerDatabase>): Promise<void>;
 }

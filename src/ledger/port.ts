@@ -8,7 +8,9 @@
  * - terminal states never change;
  * - times are epoch milliseconds, passed in by the caller (the ledger never reads a clock).
  */
+
 import type { CallbackSpec, CallbackStatus, EpochMs, HistoryEntry, Reason, Scope } from '../domain/types.js';
+import type { BookingClaim, BookingRefusal, HoldInput, HoldOutcome, SlotUsage } from './booking.js';
 
 export interface CallbackRecord {
   /** Internal row id: the cursor for paging and the key jobs refer to. */
@@ -24,6 +26,8 @@ export interface CallbackRecord {
   /** Submissions made to the platform so far (capacity retries count). */
   attempts: number;
   nextAttemptAt: EpochMs | null;
+  /** Re-attempt ladder: 1 = the first call, 2 = the first re-attempt, … (absent = 1). */
+  callAttempt?: number;
   /** Set just before a create request is sent, cleared when its answer is recorded. */
   submitInFlightAt: EpochMs | null;
   lastCheckedAt: EpochMs | null;
@@ -42,6 +46,9 @@ export type AcceptOutcome =
   | { outcome: 'replayed'; callback: CallbackWithHistory }
   | { outcome: 'conflict'; callback: CallbackWithHistory };
 
+/** What `acceptBooked` answers: an accept, or the booking check that refused it (nothing written). */
+export type BookedAcceptOutcome = AcceptOutcome | { outcome: 'refused'; refusal: BookingRefusal };
+
 export interface AcceptInput {
   tenantId: string;
   spec: CallbackSpec;
@@ -49,6 +56,8 @@ export interface AcceptInput {
   at: EpochMs;
   /** Outbox rows to write with the first history row (CRM "Callback Requested", events). */
   outbox: OutboxDraft[];
+  /** Slot capacity, hold and perCustomer checks, run in the accept's transaction (booking.ts). */
+  booking?: BookingClaim;
 }
 
 export interface OutboxDraft {
@@ -74,6 +83,7 @@ export interface TransitionInput {
     submitInFlightAt?: EpochMs | null;
     firstDialedAt?: EpochMs | null;
     spec?: CallbackSpec;
+    callAttempt?: number;
   };
   outbox: OutboxDraft[];
   /** A job to enqueue in the same transaction (e.g. resubmit at nextAttemptAt). */
@@ -149,6 +159,12 @@ export interface Store {
   ping(): Promise<void>;
 
   accept(input: AcceptInput): Promise<AcceptOutcome>;
+  /** accept with slot capacity, hold and perCustomer checks in the same transaction. */
+  acceptBooked(input: AcceptInput & { booking: BookingClaim }): Promise<BookedAcceptOutcome>;
+  /** Reserve one unit of a slot (counted with the slot's callbacks and live holds). */
+  holdSlot(input: HoldInput): Promise<HoldOutcome>;
+  /** Open callbacks and live holds of a queue in [fromMs, toMs), grouped by instant. */
+  slotUsage(queueId: string, fromMs: EpochMs, toMs: EpochMs, at: EpochMs): Promise<SlotUsage>;
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined>;
   getByPk(pk: number): Promise<CallbackWithHistory | undefined>;
   list(

@@ -6,6 +6,14 @@
  */
 import { sql } from 'kysely';
 import type { EpochMs } from '../domain/types.js';
+import {
+  type BookingClaim,
+  type HoldInput,
+  type HoldOutcome,
+  holdSlot,
+  type SlotUsage,
+  slotUsage,
+} from './booking.js';
 import { CallbacksLedger } from './callbacks.js';
 import type { Db, LedgerDialect } from './dialect.js';
 import { JobsLedger } from './jobs.js';
@@ -16,6 +24,7 @@ import type {
   AcceptInput,
   AcceptOutcome,
   ApiKeyRecord,
+  BookedAcceptOutcome,
   CallbackRecord,
   CallbackWithHistory,
   Job,
@@ -91,6 +100,18 @@ export class KyselyStore implements Store {
 
   accept(input: AcceptInput): Promise<AcceptOutcome> {
     return this.callbacks.accept(input);
+  }
+  acceptBooked(input: AcceptInput & { booking: BookingClaim }): Promise<BookedAcceptOutcome> {
+    return this.callbacks.acceptBooked(input);
+  }
+
+  // ---- booking (booking.ts) --------------------------------------------------------------
+
+  holdSlot(input: HoldInput): Promise<HoldOutcome> {
+    return holdSlot(this.#db, this.#dialect.lockKeys, input);
+  }
+  slotUsage(queueId: string, fromMs: EpochMs, toMs: EpochMs, at: EpochMs): Promise<SlotUsage> {
+    return slotUsage(this.#db, queueId, fromMs, toMs, at);
   }
   get(tenantId: string, callbackId: string): Promise<CallbackWithHistory | undefined> {
     return this.callbacks.get(tenantId, callbackId);

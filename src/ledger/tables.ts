@@ -45,6 +45,23 @@ export interface CallbacksTable {
   last_changed_at: number;
   created_at: number;
   updated_at: number;
+  /** 0005: `ext:<externalId>` or `num:<callbackNumber>`, for perCustomer (null on older rows). */
+  customer_key: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 0005: 1 = the first call, 2 = the first re-attempt, … */
+  call_attempt: ColumnType<number, number | undefined, number>;
+}
+
+/** 0005: a unit of a slot reserved while a customer fills in a form. */
+export interface SlotHoldsTable {
+  id: string;
+  tenant_id: string;
+  queue_id: string;
+  slot_start: number;
+  slot_end: number;
+  created_at: number;
+  expires_at: number;
+  callback_pk: number | null;
+  consumed_at: number | null;
 }
 
 export interface CallbackHistoryTable {
@@ -98,5 +115,6 @@ export interface LedgerDatabase {
   callback_history: CallbackHistoryTable;
   jobs: JobsTable;
   outbox: OutboxTable;
+  slot_holds: SlotHoldsTable;
   schema_migrations: SchemaMigrationsTable;
 }

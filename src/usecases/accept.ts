@@ -21,7 +21,9 @@ import { type DstPolicy, parseInstant, resolveLocalTime } from '../domain/time.j
 import type { CallbackSpec, Clock, Violation } from '../domain/types.js';
 import { validateCallbackRequest } from '../domain/validate.js';
 import { acceptedOutbox, type EventChannel } from '../ledger/events.js';
-import type { AcceptOutcome, CallbackWithHistory, Store } from '../ledger/port.js';
+import type { AcceptInput, CallbackWithHistory, Store } from '../ledger/port.js';
+import { type BookingProblem, bookingClaimFor, bookingRefusalProblem } from './booking.js';
+import type { EditOutcome } from './result.js';
 
 export interface IntakeDeps {
   store: Store;
@@ -29,6 +31,12 @@ export interface IntakeDeps {
   policies: (queueId: string) => QueuePolicy | undefined;
   trusted: TrustedNumberLookup;
   channels: readonly EventChannel[];
+  /** perCustomer one + `replaceActive: true`: reschedule the customer's active callback instead. */
+  replaceActive?: (
+    tenantId: string,
+    callbackId: string,
+    patch: Record<string, unknown>,
+  ) => Promise<EditOutcome>;
 }
 
 export type IntakeAnswer =
@@ -36,10 +44,15 @@ export type IntakeAnswer =
   | { outcome: 'refused'; violations: Violation[] }
   | { outcome: 'conflict'; violations: Violation[] }
   /** The customer's trusted record could not be checked: nothing was accepted, repeat later. */
-  | { outcome: 'unavailable'; violations: Violation[] };
+  | { outcome: 'unavailable'; violations: Violation[] }
+  /** Slot capacity, a hold or perCustomer refused it (409 / 400). */
+  | { outcome: 'booking-refused'; problem: BookingProblem }
+  /** replaceActive: the customer's active callback was moved instead. */
+  | { outcome: 'replaced'; edit: EditOutcome };
 
 type Raw = Record<string, unknown>;
 const isRecord = (v: unknown): v is Raw => typeof v === 'object' && v !== null && !Array.isArray(v);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The fields in which two specs differ, as request field paths (values never quoted: they may be numbers). */
 export function differingFields(a: CallbackSpec, b: CallbackSpec): string[] {
@@ -146,13 +159,28 @@ export async function acceptCallback(
   }
 
   const spec = result.spec;
-  const outcome: AcceptOutcome = await deps.store.accept({
+  const draft: AcceptInput = {
     tenantId,
     spec,
     fingerprint: fingerprintSpec(spec),
     at: now,
     outbox: acceptedOutbox(tenantId, spec, now, deps.channels),
-  });
+  };
+  const raw = body as Raw;
+  const policy = deps.policies(spec.routingData.queueId);
+  const claim = policy && bookingClaimFor(policy, spec, str(raw.slotHoldId));
+  const outcome = claim
+    ? await deps.store.acceptBooked({ ...draft, booking: claim })
+    : await deps.store.accept(draft);
+  if (outcome.outcome === 'refused') {
+    const { refusal } = outcome;
+    if (refusal.kind === 'activeExists' && raw.replaceActive === true && deps.replaceActive) {
+      const patch = { scheduledTime: spec.scheduledTime, callbackNumber: spec.callbackNumber };
+      return { outcome: 'replaced', edit: await deps.replaceActive(tenantId, refusal.callbackId, patch) };
+    }
+    const problem = await bookingRefusalProblem(deps, spec, result.details.customerTimeZone, refusal);
+    return { outcome: 'booking-refused', problem };
+  }
   if (outcome.outcome === 'conflict')
     return { outcome: 'conflict', violations: conflictViolations(outcome.callback, spec) };
   return outcome;

@@ -79,10 +79,16 @@ export async function startTestApi(
     genesys?: GenesysPort;
     bodyLimitBytes?: number;
     trusted?: TrustedNumberLookup;
+    /** Instead of the demo queues. */
+    queues?: Map<string, QueueInfo>;
+    /** Instead of a SQLite ledger in a temp dir (migrated and closed by the harness). */
+    store?: Store;
+    /** The routes' clock instead of `TestApi.clock` (e.g. a simulator clock). */
+    routeClock?: Clock;
   } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), 'callbackd-api-'));
-  const store = openStore(join(dir, 'ledger.db'));
+  const store = opts.store ?? openStore(join(dir, 'ledger.db'));
   await store.migrate();
   const clock = new ManualClock();
   const perMinute = opts.ratePerMinute ?? 60_000;
@@ -92,8 +98,8 @@ export async function startTestApi(
     logger: pino({ level: 'silent' }),
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
     routes: apiRoutes({
-      clock,
-      queues: demoQueues(),
+      clock: opts.routeClock ?? clock,
+      queues: opts.queues ?? demoQueues(),
       trusted: opts.trusted ?? staticTrustedNumbers(),
       genesys: opts.genesys ?? unreachablePlatform,
       version: 'test',

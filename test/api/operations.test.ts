@@ -63,6 +63,8 @@ describe('/openapi.json', () => {
         'PATCH /api/v2/routing/callbacks/{callbackId}',
         'DELETE /api/v2/routing/callbacks/{callbackId}',
         'GET /api/v2/routing/queues/{queueId}',
+        'GET /api/v2/routing/queues/{queueId}/slots',
+        'POST /api/v2/routing/queues/{queueId}/slots/holds',
         'GET /healthz',
         'GET /readyz',
         'GET /metrics',
@@ -72,6 +74,7 @@ describe('/openapi.json', () => {
     );
     const post = doc.paths['/api/v2/routing/callbacks'].post;
     expect(Object.keys(post.responses).sort()).toEqual([
+      '200',
       '201',
       '400',
       '401',
@@ -90,7 +93,13 @@ describe('/openapi.json', () => {
     const body = post.requestBody.content['application/json'].schema;
     expect(body.additionalProperties).toBe(false);
     expect(Object.keys(body.properties)).toEqual(
-      expect.arrayContaining(['callbackNumber', 'routingData', 'customerData']),
+      expect.arrayContaining([
+        'callbackNumber',
+        'routingData',
+        'customerData',
+        'slotHoldId',
+        'replaceActive',
+      ]),
     );
     const list = doc.paths['/api/v2/routing/callbacks'].get;
     expect(list.parameters.map((p: { name: string }) => p.name).sort()).toEqual([

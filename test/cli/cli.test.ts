@@ -187,6 +187,28 @@ describe('callbackd serve and the API clients', () => {
     expect(JSON.parse(cancelled.stdout).status).toBe('cancelled');
   });
 
+  it('lists bookable slots, human and --json, and refuses a window over 31 days with exit 1', async () => {
+    const env = { CALLBACKD_URL: url, CALLBACKD_KEY: key };
+    const from = tomorrowAt16().replace('16:00:00', '00:00:00');
+    const to = new Date(Date.parse(from) + 86_400_000).toISOString();
+    const queue = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
+    const window = ['slots', queue, '--from', from, '--to', to, '--zone', 'America/New_York'];
+    const [human, json, tooLong] = await Promise.all([
+      runCli(window, { env }),
+      runCli([...window, '--json'], { env }),
+      runCli(['slots', queue, '--from', from, '--to', '2099-01-01T00:00:00Z'], { env }),
+    ]);
+    expect(human.code, human.stderr).toBe(0);
+    const answer = JSON.parse(json.stdout);
+    expect(answer.timeZone).toBe('America/New_York');
+    // 08:00–21:00 New York in quarter hours: 52 slots in any UTC day.
+    expect(answer.slots).toHaveLength(52);
+    expect(human.stdout.split('\n')[0]).toBe('52 bookable slots, local times in America/New_York:');
+    expect(human.stdout).toContain(`${answer.slots[0].localStart}  ${answer.slots[0].start}  open`);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/INVALID_VALUE/);
+  });
+
   it('schedules from a JSON body on stdin', async () => {
     const body = {
       callbackNumber: '+14155552671',

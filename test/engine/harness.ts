@@ -69,8 +69,14 @@ export function orgWithFlowWrapUps(): SimOrgDef {
 }
 
 export async function startEngineHarness(
-  opts: { tracker?: Partial<TrackerOptions>; analyticsLagMs?: number } = {},
+  opts: {
+    tracker?: Partial<TrackerOptions>;
+    analyticsLagMs?: number;
+    /** Instead of the demo config's queue policies. */
+    policies?: (queueId: string) => QueuePolicy | undefined;
+  } = {},
 ): Promise<EngineHarness> {
+  const queuePolicies = opts.policies ?? policies;
   const sim = await startSimulator({
     startTime: START_MS,
     analyticsLagMs: opts.analyticsLagMs ?? 0,
@@ -90,17 +96,24 @@ export async function startEngineHarness(
     baseDelayMs: 1,
     maxDelayMs: 5,
   });
-  const capacity = createCapacityGate({ genesys, clock, policies, random: () => 0.5 });
+  const capacity = createCapacityGate({ genesys, clock, policies: queuePolicies, random: () => 0.5 });
   const submitter = createSubmitter({
     store,
     genesys,
     clock,
     workerId: `test-submitter-${++seq}`,
     capacity,
-    policies,
+    policies: queuePolicies,
     random: () => 0.5,
   });
-  const tracker = createTracker({ store, genesys, clock, policies, random: () => 0.5, ...opts.tracker });
+  const tracker = createTracker({
+    store,
+    genesys,
+    clock,
+    policies: queuePolicies,
+    random: () => 0.5,
+    ...opts.tracker,
+  });
 
   const h: EngineHarness = {
     sim,

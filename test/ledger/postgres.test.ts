@@ -78,6 +78,7 @@ if (!url) {
           'jobs',
           'outbox',
           'schema_migrations',
+          'slot_holds',
           'tenants',
         ]);
       } finally {

@@ -5,6 +5,7 @@ import type { CallbackResource } from '../../domain/types.js';
 import { type ApiAnswer, ApiClient, exitCodeFor, resolveTarget } from '../api-client.js';
 import { type ExitCode, usageError } from '../exit.js';
 import { formatCallback, formatProblem, formatRow } from '../output.js';
+import { registerSlotsCommand } from './slots.js';
 
 export interface ClientOptions {
   url?: string;
@@ -22,7 +23,7 @@ export const stdio: Io = {
   err: (text) => process.stderr.write(`${text}\n`),
 };
 
-function addClientOptions(cmd: Command): Command {
+export function addClientOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'callbackd API base URL (env CALLBACKD_URL; default http://127.0.0.1:8080)')
     .option('--key <key>', 'API key (env CALLBACKD_KEY)')
@@ -30,7 +31,7 @@ function addClientOptions(cmd: Command): Command {
 }
 
 /** Prints an answer: the body as JSON with --json, else `render` for 2xx and the problem for the rest. */
-function report(
+export function report(
   io: Io,
   answer: ApiAnswer,
   json: boolean | undefined,
@@ -47,7 +48,7 @@ function report(
   return code;
 }
 
-async function withClient(
+export async function withClient(
   opts: ClientOptions,
   fn: (client: ApiClient) => Promise<ExitCode>,
 ): Promise<ExitCode> {
@@ -260,4 +261,6 @@ export function registerClientCommands(program: Command, io: Io, setExit: (code:
       );
     },
   );
+
+  registerSlotsCommand(program, io, setExit);
 }

@@ -5,6 +5,7 @@
  */
 import { Kysely, type LogEvent, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { postgresLockKeys } from '../booking.js';
 import type { LedgerDialect } from '../dialect.js';
 import { LedgerError } from '../errors.js';
 import { KyselyStore } from '../store.js';
@@ -44,6 +45,7 @@ function postgresDialect(schema: string | undefined): LedgerDialect {
     parseJson: (value) => value,
     forUpdate: (qb) => qb.forUpdate(),
     forUpdateSkipLocked: (qb) => qb.forUpdate().skipLocked(),
+    lockKeys: postgresLockKeys,
     beginMigration: async (trx) => {
       await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`.execute(trx);
       if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(trx);

@@ -38,6 +38,7 @@ const sqliteDialect: LedgerDialect = {
   parseJson: (value) => (typeof value === 'string' ? JSON.parse(value) : value),
   forUpdate: (qb) => qb,
   forUpdateSkipLocked: (qb) => qb,
+  lockKeys: async () => {},
   // BEGIN IMMEDIATE (see ImmediateSqliteDriver) already holds the write lock: migrators serialize.
   beginMigration: async () => {},
 };
