@@ -83,7 +83,8 @@ export class HeaderPacer {
       });
     }
     if (answer.status === 429) {
-      const until = now + Math.max(retryAfterMs ?? 0, resetS !== undefined ? resetS * 1000 : 0);
+      // Retry-After is the platform's word for this refusal; the window's reset only stands in for it.
+      const until = now + (retryAfterMs ?? (resetS !== undefined ? resetS * 1000 : 0));
       const s = this.resources.get(resource) ?? {
         allowed: 0,
         remaining: 0,
@@ -92,7 +93,7 @@ export class HeaderPacer {
         spacingMs: 0,
       };
       s.remaining = 0;
-      s.resetAt = Math.max(s.resetAt, until);
+      s.resetAt = until;
       this.resources.set(resource, s);
     }
   }
