@@ -17,19 +17,33 @@ import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import { ledgerCapacityCache } from './cluster/capacity-cache.js';
+import { readClaimer, sharedSweepPosition } from './cluster/claims.js';
+import {
+  type ClusterMode,
+  type ClusterView,
+  EVENTS_LISTENER_LEASE,
+  type LeaderRole,
+  localClusterView,
+  lockSqliteLedger,
+  memberIdentity,
+  openClusterMode,
+} from './cluster/index.js';
+import { registerClusterMetrics } from './cluster/metrics.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 import { createCallbackEventIndex, createCallbackLookup } from './genesys/lookup.js';
+import { bucketBurst } from './genesys/rate-limit.js';
 import { cancelFollowupTask } from './jobs/cancel-followup.js';
-import { createCapacityGate } from './jobs/capacity.js';
+import { createCapacityGate, type SharedCapacityCache } from './jobs/capacity.js';
 import { WorkerLoop } from './jobs/loop.js';
 import { rescheduleFollowupTask } from './jobs/reschedule-followup.js';
 import { JobRuntime } from './jobs/runtime.js';
 import { submitTask } from './jobs/submit.js';
-import { createTracker } from './jobs/tracker.js';
+import { createTracker, type TrackerOptions } from './jobs/tracker.js';
 import type { EventChannel } from './ledger/events.js';
-import { openStore } from './ledger/index.js';
+import { isPostgresUrl, openStore } from './ledger/index.js';
 import type { Store } from './ledger/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from './simulator/index.js';
 
@@ -135,10 +149,22 @@ export function eventChannels(config: CallbackdConfig): EventChannel[] {
 
 function startWorkers(
   config: CallbackdConfig,
-  deps: { store: Store; genesys: GenesysClient; clock: Clock; log: Logger; channels: EventChannel[] },
+  deps: {
+    store: Store;
+    genesys: GenesysClient;
+    clock: Clock;
+    log: Logger;
+    channels: EventChannel[];
+    workerId: string;
+    /** Cluster mode: work only one instance may do is handed to the leader election instead of started. */
+    lead?: (role: LeaderRole) => void;
+    /** Cluster mode: tracking reads claimed per instance, the sweep's position shared. */
+    trackingSplit?: Pick<TrackerOptions, 'claimReads' | 'sweepPosition'>;
+    /** Cluster mode: queue observations cached in the ledger for every instance. */
+    sharedCapacity?: SharedCapacityCache;
+  },
 ): Worker[] {
-  const { store, genesys, clock, log, channels } = deps;
-  const workerId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
+  const { store, genesys, clock, log, channels, workerId } = deps;
   const policies = (queueId: string) => config.queues[queueId];
   const onError = (err: unknown) => log.error({ err }, 'worker item failed');
   // Loops that hold no job leases (tracker, outbox deliverers): nothing of theirs to release.
@@ -175,7 +201,12 @@ function startWorkers(
       clock,
       workerId,
       lookup,
-      capacity: createCapacityGate({ genesys, clock, policies }),
+      capacity: createCapacityGate({
+        genesys,
+        clock,
+        policies,
+        ...(deps.sharedCapacity ? { shared: deps.sharedCapacity } : {}),
+      }),
       policies,
       channels,
       logger: log,
@@ -197,6 +228,7 @@ function startWorkers(
     sweepIntervalMs: config.tracking.sweepIntervalMs,
     recentChangeWindowMs: config.tracking.recentWindowMs,
     onError,
+    ...deps.trackingSplit,
   });
   loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
   const listener =
@@ -245,7 +277,11 @@ function startWorkers(
   }
   jobs.start();
   for (const l of loops) l.loop.start();
-  listener?.start();
+  if (listener && deps.lead) {
+    deps.lead({ lease: EVENTS_LISTENER_LEASE, start: () => listener.start(), stop: () => listener.stop() });
+  } else {
+    listener?.start();
+  }
   return [
     ...jobs.loops.map((l) => ({
       name: l === submitter ? 'submitter' : `${l.kind}-followup`,
@@ -261,14 +297,36 @@ export async function startApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const log = opts.logger ?? createLogger();
   const endpoints = genesysEndpoints(config.genesys);
+  const postgres = isPostgresUrl(config.ledger.url);
+  // SQLite takes one process per file: a second serve on it is refused before anything starts.
+  const sqliteLock =
+    !postgres && config.ledger.url !== ':memory:'
+      ? lockSqliteLedger(config.ledger.url.replace(/^sqlite:/, ''))
+      : null;
   const store = openStore(config.ledger.url);
-  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const cleanups: (() => Promise<void>)[] = [async () => sqliteLock?.release(), () => store.close()];
   const cleanup = async () => {
     for (const fn of cleanups.reverse())
       await fn().catch((err) => log.error({ err }, 'shutdown step failed'));
   };
   try {
     await store.migrate();
+    const memberId = `${hostname()}-${process.pid}-${randomBase62(6)}`;
+    const identity = memberIdentity(memberId, config, VERSION);
+    let cluster: ClusterMode | null = null;
+    if (postgres) {
+      cluster = openClusterMode({
+        ledgerUrl: config.ledger.url,
+        config,
+        identity,
+        now: () => clock.now(),
+        onError: (err, context) => log.warn({ err, context }, 'cluster coordination'),
+        onLeadership: (lease, held, token) =>
+          log.info({ lease, held, token, member: memberId }, 'cluster lease'),
+      });
+      const c = cluster;
+      cleanups.push(() => c.close());
+    }
 
     let simulator: Simulator | null = null;
     let clock: Clock = systemClock;
@@ -287,6 +345,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         clientSecret: DEMO_CLIENT_SECRET,
         requestsPerMinute: config.genesys.requestsPerMinute,
         requestTimeoutMs: config.genesys.requestTimeoutMs,
+        ...(cluster ? { limiter: cluster.budget } : {}),
         logger: log,
         clock,
         ...opts.genesysRetry,
@@ -299,6 +358,7 @@ export async function startApp(opts: AppOptions): Promise<App> {
         clientSecret: endpoints.clientSecret,
         requestsPerMinute: config.genesys.requestsPerMinute,
         requestTimeoutMs: config.genesys.requestTimeoutMs,
+        ...(cluster ? { limiter: cluster.budget } : {}),
         logger: log,
         clock,
         ...opts.genesysRetry,
@@ -313,11 +373,16 @@ export async function startApp(opts: AppOptions): Promise<App> {
 
     const channels = eventChannels(config);
     let workers: Worker[] = [];
+    const clusterView: ClusterView =
+      cluster ??
+      localClusterView(identity, config, Date.now(), bucketBurst(config.genesys.requestsPerMinute));
     const perMinute = config.intake.requestsPerMinutePerKey;
+    const metrics = createApiMetrics({ defaultMetrics: true });
+    registerClusterMetrics(metrics.registry, clusterView);
     const server = await buildServer({
       store,
       logger: log,
-      metrics: createApiMetrics({ defaultMetrics: true }),
+      metrics,
       // A tenth of a minute's allowance may arrive at once; the rest at the sustained rate.
       intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
       routes: apiRoutes({
@@ -329,11 +394,39 @@ export async function startApp(opts: AppOptions): Promise<App> {
         version: VERSION,
         webDir: opts.webDir ?? join(packageRoot, 'web'),
         onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
+        cluster: clusterView,
       }),
     });
-    workers = opts.workers === false ? [] : startWorkers(config, { store, genesys, clock, log, channels });
+    const roles: LeaderRole[] = [];
+    workers =
+      opts.workers === false
+        ? []
+        : startWorkers(config, {
+            store,
+            genesys,
+            clock,
+            log,
+            channels,
+            workerId: memberId,
+            ...(cluster
+              ? {
+                  lead: (role: LeaderRole) => roles.push(role),
+                  sharedCapacity: ledgerCapacityCache(store.kysely),
+                  trackingSplit: {
+                    claimReads: readClaimer(store.kysely, () => clock.now()),
+                    sweepPosition: sharedSweepPosition(store.kysely, memberId),
+                  },
+                }
+              : {}),
+          });
     // Stop order (cleanups run in reverse): HTTP first (in-flight requests finish), then the
-    // workers (each releases its leases), then the platform client, the simulator, the ledger.
+    // workers (each releases its leases), then the cluster membership (the leader leases go at
+    // once, so another instance takes over), then the platform client, the simulator, the ledger.
+    if (cluster) {
+      const c = cluster;
+      await c.start(roles);
+      cleanups.push(() => c.leave());
+    }
     cleanups.push(async () => {
       await Promise.all(workers.map((w) => w.stop()));
     });

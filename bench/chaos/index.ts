@@ -5,15 +5,35 @@
  *
  *   npm run chaos                      # build, then all three
  *   npx tsx bench/chaos/index.ts chaos restart   # a subset (names: chaos, bad-input, restart)
+ *   npm run chaos -- --ledger postgres --instances 3   # chaos on a 3-instance PostgreSQL cluster
+ *                                                      # (CALLBACKD_TEST_PG_URL names the server)
  */
 import { formatBadInput, runBadInput } from '../../test/reliability/chaos/bad-input.js';
-import { formatChaos, runChaos } from '../../test/reliability/chaos/chaos.js';
+import { chaosOptionsFromArgs, formatChaos, runChaos } from '../../test/reliability/chaos/chaos.js';
 import { round } from '../../test/reliability/chaos/lib/util.js';
 import { formatRestart, runRestart } from '../../test/reliability/chaos/restart.js';
 
+const args = process.argv.slice(2);
+// Flags (--ledger postgres --instances 3 …) go to the chaos scenario; the rest are scenario names.
+const flagged = new Set([
+  '--ledger',
+  '--instances',
+  '--budget',
+  '--requests',
+  '--kills',
+  '--seed',
+  '--cancel-share',
+]);
+const asked: string[] = [];
+for (let i = 0; i < args.length; i++) {
+  if (flagged.has(args[i]!)) i++;
+  else if (!args[i]!.startsWith('--')) asked.push(args[i]!);
+}
+const chaosOptions = chaosOptionsFromArgs(args);
+
 const SCENARIOS = {
   chaos: async () => {
-    const r = await runChaos({ log: (l) => console.log(l) });
+    const r = await runChaos({ ...chaosOptions, log: (l) => console.log(l) });
     return { ok: r.ok, lines: formatChaos(r), verdict: r.verdict, seconds: r.durationsMs.total / 1000 };
   },
   'bad-input': async () => {
@@ -28,7 +48,6 @@ const SCENARIOS = {
 
 type Name = keyof typeof SCENARIOS;
 
-const asked = process.argv.slice(2);
 const unknown = asked.filter((a) => !(a in SCENARIOS));
 if (unknown.length > 0) {
   console.error(
@@ -36,7 +55,9 @@ if (unknown.length > 0) {
   );
   process.exit(2);
 }
-const names = (asked.length > 0 ? asked : Object.keys(SCENARIOS)) as Name[];
+// The restart and bad-input scenarios are about one serve on a SQLite file: a cluster run is chaos alone.
+const defaults = chaosOptions.ledger === 'postgres' ? ['chaos'] : Object.keys(SCENARIOS);
+const names = (asked.length > 0 ? asked : defaults) as Name[];
 
 const summary: string[] = [];
 let failed = 0;

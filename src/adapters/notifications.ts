@@ -174,8 +174,10 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
     });
     const watch = setInterval(() => {
       const now = clock.now();
-      if (now - lastMessageAt >= o.heartbeatTimeoutMs) settle('silent');
-      else if (Number.isFinite(expiresMs) && now >= expiresMs - o.renewBeforeExpiryMs) settle('renew');
+      // Renewal first when both are due (a clock that jumped): it opens the new channel before
+      // leaving the old one, which a silent socket's reconnect does not.
+      if (Number.isFinite(expiresMs) && now >= expiresMs - o.renewBeforeExpiryMs) settle('renew');
+      else if (now - lastMessageAt >= o.heartbeatTimeoutMs) settle('silent');
     }, o.watchIntervalMs);
     const onAbort = () => settle('stopped');
     signal.addEventListener('abort', onAbort, { once: true });

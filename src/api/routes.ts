@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { TrustedNumberLookup } from '../adapters/customers.js';
+import type { ClusterView } from '../cluster/index.js';
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { QueuePolicy } from '../domain/policy.js';
@@ -17,6 +18,7 @@ import { cancelCallback } from '../usecases/cancel.js';
 import { rescheduleCallback } from '../usecases/reschedule.js';
 import type { EditOutcome, EditRefusal } from '../usecases/result.js';
 import { bookingApiError, bookingRoutes } from './booking-routes.js';
+import { clusterRoute } from './cluster-route.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { buildOpenApi } from './openapi.js';
 import { ApiError } from './problem.js';
@@ -51,6 +53,8 @@ export interface ApiDeps {
   capacityTimeoutMs?: number;
   /** Called after a new callback was accepted (wakes the submitter so it need not wait for its poll). */
   onAccepted?: () => void;
+  /** The instances on this ledger (GET /api/v2/routing/cluster). */
+  cluster?: ClusterView;
 }
 
 const BASE = '/api/v2/routing/callbacks';
@@ -418,6 +422,7 @@ export function apiRoutes(deps: ApiDeps) {
           return dashboard;
         },
       },
+      ...(deps.cluster ? [clusterRoute(deps.cluster)] : []),
     ];
     routes.push(...bookingRoutes({ store, clock: deps.clock, policies }));
     return routes;

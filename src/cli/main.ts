@@ -82,6 +82,7 @@ async function serve(opts: { config?: string; port?: number; host?: string }): P
     if (e.code === 'EADDRINUSE') {
       throw usageError(`port ${opts.port ?? config.server.port} is in use; pass another with --port or PORT`);
     }
+    if (e.code === 'LEDGER_IN_USE') throw usageError(e.message);
     throw new CliError(`cannot start: ${e.message}`, EXIT.unreachable);
   }
   const lines: string[] = [];

@@ -265,6 +265,20 @@ export const AmqpSchema = z.strictObject({
   exchange: z.string().min(1).default('callbackd.events'),
 });
 
+/** Cluster mode (several instances on one PostgreSQL ledger). */
+export const ClusterSchema = z
+  .strictObject({
+    /** How often each instance renews its membership and leases. */
+    heartbeatIntervalMs: positiveInt.default(2_000),
+    /** A member silent this long is gone; its leases (the listener's leadership) expire after it. */
+    memberTimeoutMs: positiveInt.default(10_000),
+  })
+  .refine((c) => c.heartbeatIntervalMs * 2 <= c.memberTimeoutMs, {
+    message:
+      'expected memberTimeoutMs at least twice heartbeatIntervalMs (a single late heartbeat must not lose the leases)',
+    path: ['memberTimeoutMs'],
+  });
+
 export const CallbackdConfigSchema = z
   .strictObject({
     server: ServerSchema.prefault({}),
@@ -277,6 +291,7 @@ export const CallbackdConfigSchema = z
     submitter: SubmitterSchema.prefault({}),
     intake: IntakeSchema.prefault({}),
     amqp: AmqpSchema.prefault({}),
+    cluster: ClusterSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     for (const [id, queue] of Object.entries(c.queues)) {

@@ -15,6 +15,7 @@ import {
   fromCallbackConversation,
   fromConversation,
 } from './conversation-read.js';
+import type { RequestLimiter } from './limiter.js';
 import {
   DISCONNECT_BODY,
   toAttributeSearchRequest,
@@ -58,6 +59,8 @@ export interface GenesysClientOptions {
   requestsPerMinute?: number;
   /** Back-to-back requests allowed after an idle spell; default requestsPerMinute / 10. */
   burst?: number;
+  /** The budget every call passes (a cluster's shared one); default a TokenBucket of requestsPerMinute and burst. */
+  limiter?: RequestLimiter;
   /** Per attempt, including reading the answer; default 10 000. */
   requestTimeoutMs?: number;
   /** Retries per call for 429/503/refused connections (and, for safe requests, unclear failures); default 4. */
@@ -171,7 +174,14 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
   });
   const requestsPerMinute = options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? GENESYS_DEFAULTS.maxRetryAfterMs;
-  const limiter = new TokenBucket({ requestsPerMinute, burst: options.burst, clock, sleep: options.sleep });
+  const limiter: RequestLimiter =
+    options.limiter ??
+    new TokenBucket({
+      requestsPerMinute,
+      burst: options.burst,
+      clock,
+      sleep: options.sleep,
+    });
   // In front of the budget: slows only a resource whose own headers say it is nearly spent.
   const pacer = new HeaderPacer({ clock, sleep: options.sleep, bucketPerMinute: requestsPerMinute });
 
@@ -194,7 +204,11 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     }
     await pacer.wait(call.op, paceMs);
     checkWindow(call);
-    await limiter.acquire();
+    // A call with a send window takes a budget slot only if the slot comes in time: a slot it
+    // could not use would be lost to every other call (and, shared, to every other instance).
+    const maxWaitMs =
+      call.sendBefore === undefined ? undefined : call.sendBefore - clock.now() - requestTimeoutMs;
+    if (!(await acquireBudget(maxWaitMs)) && maxWaitMs !== undefined) throw new PassThrough(windowClosed());
     checkWindow(call);
     stats.requests++;
     const ex = await exchange(dispatcher, {
@@ -216,22 +230,42 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     return ex;
   }
 
-  // Only retryable failures (surely not applied) lead to another attempt of a create, so stopping
-  // here means nothing of this call took effect.
-  function checkWindow(call: Call) {
-    if (call.sendBefore !== undefined && clock.now() + requestTimeoutMs > call.sendBefore) {
+  async function acquireBudget(maxWaitMs: number | undefined): Promise<boolean> {
+    try {
+      return await limiter.acquire(undefined, maxWaitMs);
+    } catch (err) {
+      // Nothing was sent: the caller may try again later, a create included.
       throw new PassThrough(
         new PlatformError(
           'retryable',
           {
-            code: 'PLATFORM_SEND_WINDOW_CLOSED',
-            message:
-              "Not sent: the next attempt could not finish inside the caller's send window; try again later.",
+            code: 'PLATFORM_BUDGET_UNAVAILABLE',
+            message: `Not sent: the shared request budget could not be consulted (${(err as Error).message}); try again later.`,
           },
           null,
         ),
       );
     }
+  }
+
+  // Only retryable failures (surely not applied) lead to another attempt of a create, so stopping
+  // here means nothing of this call took effect.
+  function checkWindow(call: Call) {
+    if (call.sendBefore !== undefined && clock.now() + requestTimeoutMs > call.sendBefore) {
+      throw new PassThrough(windowClosed());
+    }
+  }
+
+  function windowClosed() {
+    return new PlatformError(
+      'retryable',
+      {
+        code: 'PLATFORM_SEND_WINDOW_CLOSED',
+        message:
+          "Not sent: the next attempt could not finish inside the caller's send window; try again later.",
+      },
+      null,
+    );
   }
 
   async function token(fn: () => Promise<string>): Promise<string> {

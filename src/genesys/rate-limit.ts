@@ -23,6 +23,14 @@ const MINUTE_MS = 60_000;
 /** 10 of 300/min leaves 0.967 of the limit for a sustained drain (a tenth would leave 0.9). */
 export const DEFAULT_MAX_BURST = 10;
 
+/** The burst a TokenBucket of this limit uses: as given, else a tenth of the limit, at most DEFAULT_MAX_BURST. */
+export function bucketBurst(requestsPerMinute: number, burst?: number): number {
+  return Math.max(
+    1,
+    Math.min(burst ?? Math.min(DEFAULT_MAX_BURST, Math.floor(requestsPerMinute / 10)), requestsPerMinute - 1),
+  );
+}
+
 export class TokenBucket {
   readonly requestsPerMinute: number;
   readonly burst: number;
@@ -37,13 +45,7 @@ export class TokenBucket {
       throw new RangeError(`requestsPerMinute must be at least 2, got ${opts.requestsPerMinute}`);
     }
     this.requestsPerMinute = opts.requestsPerMinute;
-    this.burst = Math.max(
-      1,
-      Math.min(
-        opts.burst ?? Math.min(DEFAULT_MAX_BURST, Math.floor(opts.requestsPerMinute / 10)),
-        opts.requestsPerMinute - 1,
-      ),
-    );
+    this.burst = bucketBurst(opts.requestsPerMinute, opts.burst);
     this.refillPerMs = (opts.requestsPerMinute - this.burst) / MINUTE_MS;
     this.clock = opts.clock;
     this.sleep = opts.sleep ?? realSleep;
@@ -74,9 +76,16 @@ export class TokenBucket {
     this.tokens = Math.min(this.burst, this.tokens + 1);
   }
 
-  /** Waits for a slot. Resolves false (slot returned) when the signal aborts the wait. */
-  async acquire(signal?: AbortSignal): Promise<boolean> {
+  /**
+   * Waits for a slot. Resolves false (slot returned) when the signal aborts the wait, or at once
+   * when the slot would come later than maxWaitMs.
+   */
+  async acquire(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     const waitMs = this.reserve();
+    if (waitMs > maxWaitMs) {
+      this.cancel();
+      return false;
+    }
     if (waitMs > 0) await this.sleep(waitMs, signal);
     if (signal?.aborted) {
       this.cancel();

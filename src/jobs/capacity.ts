@@ -25,6 +25,13 @@ export type PreflightDecision =
 /** Status reason for a callback sent to the overflow queue. */
 export const ROUTED_TO_OVERFLOW = ERROR_CODES.ROUTED_TO_OVERFLOW;
 
+/** Cluster mode: one cache of observations for every instance (kept in the ledger). */
+export interface SharedCapacityCache {
+  get(queueId: string): Promise<{ waiting: number; at: EpochMs } | null>;
+  put(queueId: string, waiting: number, at: EpochMs): Promise<void>;
+  noteSubmitted(queueId: string): Promise<void>;
+}
+
 export interface CapacityOptions {
   genesys: Pick<GenesysPort, 'queueObservations'>;
   clock: Clock;
@@ -35,6 +42,7 @@ export interface CapacityOptions {
   deferMinMs?: number;
   deferMaxMs?: number;
   random?: () => number;
+  shared?: SharedCapacityCache;
 }
 
 export const CAPACITY_DEFAULTS = { cacheMs: 5_000, deferMinMs: 60_000, deferMaxMs: 180_000 } as const;
@@ -64,17 +72,24 @@ export function createCapacityGate(options: CapacityOptions): CapacityGate {
     if (cached && clock.now() - cached.at < cacheMs) return cached.waiting;
     let pending = inFlight.get(queueId);
     if (!pending) {
-      pending = genesys
-        .queueObservations([queueId])
-        .then((obs) => {
-          const count = obs.find((o) => o.queueId === queueId)?.waiting ?? 0;
-          cache.set(queueId, { waiting: count, at: clock.now() });
-          return count;
-        })
-        .finally(() => inFlight.delete(queueId));
+      pending = observe(queueId).finally(() => inFlight.delete(queueId));
       inFlight.set(queueId, pending);
     }
     return pending;
+  }
+
+  async function observe(queueId: string): Promise<number> {
+    const shared = await options.shared?.get(queueId);
+    if (shared && clock.now() - shared.at < cacheMs && shared.at <= clock.now()) {
+      cache.set(queueId, shared);
+      return shared.waiting;
+    }
+    const obs = await genesys.queueObservations([queueId]);
+    const count = obs.find((o) => o.queueId === queueId)?.waiting ?? 0;
+    const at = clock.now();
+    cache.set(queueId, { waiting: count, at });
+    await options.shared?.put(queueId, count, at);
+    return count;
   }
 
   async function hasRoom(queueId: string): Promise<{ room: boolean; waiting: number; max: number }> {
@@ -119,6 +134,8 @@ export function createCapacityGate(options: CapacityOptions): CapacityGate {
     noteSubmitted(queueId) {
       const cached = cache.get(queueId);
       if (cached) cached.waiting++;
+      // Best effort: a lost increment only lets the next observation correct the count.
+      options.shared?.noteSubmitted(queueId).catch(() => undefined);
     },
   };
 }

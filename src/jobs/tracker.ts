@@ -75,6 +75,15 @@ export interface TrackerOptions {
   random?: () => number;
   /** Called with errors a pass caught (one callback's failure never stops the others). */
   onError?: (err: unknown, callback: CallbackRecord) => void;
+  /** Cluster mode: keeps the callbacks this instance claimed to read (the others read the rest). */
+  claimReads?: (recs: CallbackRecord[]) => Promise<CallbackRecord[]>;
+  /** Cluster mode: where the sweep resumes, shared by every instance. */
+  sweepPosition?: {
+    /** Whether this instance takes the cluster's next sweep (none ran within intervalMs). */
+    claimTurn(now: EpochMs, intervalMs: number): Promise<boolean>;
+    load(): Promise<number | null>;
+    save(pk: number | null): Promise<void>;
+  };
 }
 
 export type TrackingReadMode = 'get' | 'analytics';
@@ -144,6 +153,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   const LAST_SEEN_CAP = 100_000;
   let sweepCursor: number | null = null;
   let lastSweepAt: EpochMs | null = null;
+  const claim = async (recs: CallbackRecord[]) =>
+    options.claimReads && recs.length > 0 ? options.claimReads(recs) : recs;
 
   function scheduledMs(rec: CallbackRecord): EpochMs {
     return Date.parse(rec.spec.scheduledTime);
@@ -432,7 +443,7 @@ export function createTracker(options: TrackerOptions): Tracker {
           // A small allowance so a read that landed just after the previous poll still counts.
           now >= nextPollAt(rec) - 250,
       );
-      return runChecks(due);
+      return runChecks(await claim(due));
     },
 
     async sweepOnce() {
@@ -440,6 +451,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       lastSweepAt = now;
       const total: TrackPassResult = { checked: 0, changed: 0, errors: 0 };
       let budget = o.sweepMaxChecks;
+      if (options.sweepPosition) sweepCursor = await options.sweepPosition.load();
       while (budget > 0) {
         const page = await store.listNonTerminal(sweepCursor, o.sweepPageSize);
         // Only callbacks the platform holds, and only those not read lately (see sweepSpacingMs).
@@ -451,7 +463,7 @@ export function createTracker(options: TrackerOptions): Tracker {
             now - (rec.lastCheckedAt ?? rec.updatedAt) >= sweepSpacingMs(rec, now),
         );
         const take = stale.slice(0, budget);
-        const r = await runChecks(take);
+        const r = await runChecks(await claim(take));
         total.checked += r.checked;
         total.changed += r.changed;
         total.errors += r.errors;
@@ -468,12 +480,21 @@ export function createTracker(options: TrackerOptions): Tracker {
         }
         sweepCursor = page.nextAfterPk;
       }
+      await options.sweepPosition?.save(sweepCursor);
       return total;
     },
 
     async runOnce() {
       const polled = pollEnabled ? await tracker.pollOnce() : { checked: 0, changed: 0, errors: 0 };
-      if (lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs) {
+      const due = lastSweepAt === null || clock.now() - lastSweepAt >= o.sweepIntervalMs;
+      if (
+        due &&
+        options.sweepPosition &&
+        !(await options.sweepPosition.claimTurn(clock.now(), o.sweepIntervalMs))
+      ) {
+        // Another instance swept within the interval: this one's turn waits for the next.
+        lastSweepAt = clock.now();
+      } else if (due) {
         const swept = await tracker.sweepOnce();
         return {
           checked: polled.checked + swept.checked,

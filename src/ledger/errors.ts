@@ -14,7 +14,9 @@ export type LedgerErrorCode =
   /** An applied migration's SQL differs from the file that shipped it (landed migrations never change). */
   | 'LEDGER_MIGRATION_CHANGED'
   /** A PostgreSQL schema name outside [a-z_][a-z0-9_]*. */
-  | 'LEDGER_INVALID_SCHEMA';
+  | 'LEDGER_INVALID_SCHEMA'
+  /** A SQLite ledger file already served by another process (SQLite takes one process per file). */
+  | 'LEDGER_IN_USE';
 
 export class LedgerError extends Error {
   override readonly name = 'LedgerError';

@@ -271,13 +271,18 @@ describe('startApp with tracking.mode events', () => {
       });
       // The listener is connected once a heartbeat has been pushed to it.
       const sim = app.simulator!;
+      // It may still be opening its channel when the first heartbeat falls due: step the clock a
+      // heartbeat at a time until one reaches it.
       const sent = sim.control.notificationsSent();
-      // Heartbeats go only to a connected socket, and the listener connects on its own time.
-      await waitFor('a heartbeat pushed to the listener', () => {
-        if (sim.control.notificationsSent() > sent) return true;
-        sim.clock.advanceMs(30_000);
-        return false;
-      });
+      await waitFor(
+        'a heartbeat pushed to the listener',
+        () => {
+          if (sim.control.notificationsSent() > sent) return true;
+          sim.clock.advanceMs(30_000);
+          return false;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
 
       const conversationId = String(pending.conversationId);
       const ended = () => (sim.control.conversation(conversationId)?.endReason ?? null) !== null;

@@ -3,6 +3,8 @@
  * callbackd's calls need, and that every configured queue, wrap-up code and DID exists; prints
  * each finding with what to fix. Sends nothing that changes the platform.
  */
+import { VERSION } from '../../app.js';
+import { clusterFindings } from '../../cluster/doctor-check.js';
 import { type CallbackdConfig, genesysEndpoints } from '../../config/schema.js';
 import { GenesysAuthError } from '../../genesys/auth.js';
 import { createGenesysClient, type GenesysClient } from '../../genesys/client.js';
@@ -267,7 +269,10 @@ export async function runDoctorProbe(
 export async function runDoctor(config: CallbackdConfig, print: (line: string) => void): Promise<ExitCode> {
   const { genesys, simulator } = await connect(config, print);
   try {
-    const findings = await diagnose(config, genesys, Date.now());
+    const findings = [
+      ...(await diagnose(config, genesys, Date.now())),
+      ...(await clusterFindings(config, VERSION)),
+    ];
     for (const f of findings) {
       print(`${f.ok ? '✓' : '✗'} ${f.check}`);
       if (!f.ok && f.fix) print(`    fix: ${f.fix}`);

@@ -54,9 +54,14 @@ function postgresDialect(schema: string | undefined): LedgerDialect {
 }
 
 /**
- * `url` may carry `?schema=name` (e.g. in CALLBACKD_DB); an explicit `options.schema` wins.
+ * A pg Pool on the ledger's database and schema (`url` may carry `?schema=name`, e.g. in
+ * CALLBACKD_DB; an explicit `options.schema` wins). The cluster coordination opens its own small
+ * pool with it, so its heartbeats never queue behind the ledger's work.
  */
-export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): KyselyStore {
+export function openPostgresPool(
+  url: string,
+  options: PostgresStoreOptions = {},
+): { pool: pg.Pool; schema: string | undefined } {
   const parsed = new URL(url);
   const schemaParam = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
@@ -76,6 +81,11 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions = {
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
   pool.on('error', (err) => options.onPoolError?.(err));
+  return { pool, schema };
+}
+
+export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): KyselyStore {
+  const { pool, schema } = openPostgresPool(url, options);
   const db = new Kysely<LedgerDatabase>({
     dialect: new PostgresDialect({ pool }),
     ...(options.log ? { log: options.log } : {}),

@@ -8,20 +8,28 @@
  * exactly one platform callback per accepted callbackId (or none and a final state with a
  * reason), no 201 missing from the ledger, no final state changed, history consistent with status.
  *
+ * With `--ledger postgres --instances 3` (CALLBACKD_TEST_PG_URL or CALLBACKD_CHAOS_PG_URL names the
+ * server) the same run meets a cluster: N serves on one PostgreSQL schema behind a client that
+ * spreads requests across the live ones, a random instance SIGKILLed and restarted each time, and
+ * a proxy timestamping every platform call, so the busiest sliding minute is checked against the
+ * one budget (genesys.requestsPerMinute) the cluster shares.
+ *
  *   npx tsx test/reliability/chaos/chaos.ts [--requests 2000] [--kills 12] [--seed 7] [--cancel-share 0.05] [--keep]
+ *                                           [--ledger postgres --instances 3 --budget 1800]
  */
 import { pathToFileURL } from 'node:url';
 import { type Answer, RetryingClient } from './lib/client.js';
-import { Cluster, TENANT } from './lib/cluster.js';
-import { drainAndAudit } from './lib/drain.js';
+import { Cluster, type Customer, TENANT } from './lib/cluster.js';
+import { type DrainTarget, type DrainWatcher, drainAndAudit } from './lib/drain.js';
 import {
   type AuditCounts,
   describeViolations,
   FINAL,
   FinalStateWatcher,
-  ledgerSnapshot,
+  type LedgerSnapshot,
   type Violation,
 } from './lib/ledger-check.js';
+import { PgCluster } from './lib/pg-cluster.js';
 import { delay, percentile, randomInt, round, seededRandom, tally, writeResults } from './lib/util.js';
 import {
   type AnswerCounts,
@@ -75,6 +83,12 @@ export interface ChaosOptions {
   resultsName?: string;
   keepDir?: boolean;
   log?: (line: string) => void;
+  /** sqlite: one serve on a file; postgres: `instances` serves on one schema at `pgUrl`. */
+  ledger: 'sqlite' | 'postgres';
+  instances: number;
+  pgUrl?: string;
+  /** genesys.requestsPerMinute; postgres only (the SQLite run keeps the harness's unthrottled client). */
+  requestsPerMinute: number;
 }
 
 export const CHAOS_FULL: ChaosOptions = {
@@ -99,6 +113,9 @@ export const CHAOS_FULL: ChaosOptions = {
   seed: 20_240_615,
   customers: 200,
   resultsName: 'chaos',
+  ledger: 'sqlite',
+  instances: 1,
+  requestsPerMinute: 1_800,
 };
 
 /** The short version inside `npm test`. */
@@ -116,6 +133,20 @@ export const CHAOS_SHORT: ChaosOptions = {
   requestDeadlineMs: 30_000,
   customers: 50,
   resultsName: undefined,
+};
+
+/** The short cluster version inside `npm test` (when CALLBACKD_TEST_PG_URL is set). */
+export const CLUSTER_CHAOS_SHORT: ChaosOptions = {
+  ...CHAOS_SHORT,
+  requests: 40,
+  kills: 4,
+  uptimeMs: { min: 1_500, max: 2_500 },
+  ledger: 'postgres',
+  instances: 3,
+  // Below the ~200 platform calls the run makes: the budget binds, so three instances each
+  // spending it alone would show in the busiest minute.
+  requestsPerMinute: 150,
+  drainTimeoutMs: 120_000,
 };
 
 export interface KillMoment {
@@ -149,6 +180,10 @@ export interface ChaosResult {
   restartMs: { p50: number; max: number };
   storms: number;
   platform: { calls: number; callsPerCallback: number; counters: Record<string, Record<string, number>> };
+  /** Postgres runs: platform calls (proxy-counted) in the busiest sliding minute, against the budget. */
+  budget?: { requestsPerMinute: number; busiestMinute: number; perMinute: number[] };
+  instances: number;
+  ledgerKind: 'sqlite' | 'postgres';
   ledger: AuditCounts;
   perCallbackId: { exactlyOne: number; noneWithFinalReason: number; moreThanOne: number };
   durationsMs: { load: number; drain: number; total: number };
@@ -161,40 +196,37 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   const log = o.log ?? (() => {});
   const random = seededRandom(o.seed);
   const startedAt = Date.now();
-  const cluster = await Cluster.start({
-    customers: o.customers,
-    seed: o.seed,
-    ...(o.keepDir ? { keepDir: true } : {}),
-  });
+  const cluster = await startDeployment(o);
   const { sim } = cluster;
   const violations: Violation[] = [];
   const killMoments: KillMoment[] = [];
   let storms = 0;
   const client = new RetryingClient({
-    target: () => cluster.url,
+    target: () => cluster.nextUrl(),
     key: cluster.key,
     deadlineMs: o.requestDeadlineMs,
   });
-  const watcher = new FinalStateWatcher(() => cluster.dbPath, TENANT);
+  const watcher = cluster.watcher();
   try {
     const faults = baseFaults(o.createFaultRate, o.readFaultRate);
     setUpPlatform(sim, faults);
-    await cluster.startServe();
+    await cluster.startAll();
     watcher.start();
-    log(`chaos: serve up at ${cluster.url}; ledger ${cluster.dbPath}`);
+    log(`chaos: ${cluster.describe()}`);
 
     const plan = planWorkload({ ...o, prefix: `chaos-${o.seed}` }, random, cluster.customers);
     const progress: LoadProgress = { answered: 0 };
     let loadDone = false;
     const stopStorms = new AbortController();
 
-    // Killer: SIGKILL at a random moment of each serve's life, restart on the same file at once.
+    // Killer: SIGKILL (a random instance of a cluster) at a random moment, restart it at once.
     const killer = (async () => {
       while (killMoments.length < o.kills) {
         await delay(randomInt(random, o.uptimeMs.min, o.uptimeMs.max));
-        await cluster.kill();
-        // What the kill interrupted, as the file shows it.
-        const at = ledgerSnapshot(cluster.dbPath, TENANT);
+        const victim = randomInt(random, 0, cluster.size - 1);
+        await cluster.kill(victim);
+        // What the kill interrupted, as the ledger shows it.
+        const at = await cluster.ledgerSnapshot();
         killMoments.push({
           answered: progress.answered,
           byStatus: at.byStatus,
@@ -202,9 +234,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
           leasedJobs: at.leasedJobs,
         });
         log(
-          `chaos: SIGKILL ${killMoments.length}/${o.kills} (${loadDone ? 'engine draining' : `${progress.answered} of ${o.requests} requests answered`}; ledger ${JSON.stringify(at.byStatus)}, ${at.inFlight} creates in flight, ${at.leasedJobs} jobs leased)`,
+          `chaos: SIGKILL ${killMoments.length}/${o.kills}${cluster.size > 1 ? ` of instance ${victim}` : ''} (${loadDone ? 'engine draining' : `${progress.answered} of ${o.requests} requests answered`}; ledger ${JSON.stringify(at.byStatus)}, ${at.inFlight} creates in flight, ${at.leasedJobs} jobs leased)`,
         );
-        await cluster.startServe();
+        await cluster.startServe(victim);
       }
     })();
 
@@ -264,9 +296,10 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       },
       violations,
     });
-    const cancelled = checkCancels(cancels.answers, cluster.dbPath, violations);
+    const cancelled = checkCancels(cancels.answers, await cluster.ledgerSnapshot(), violations);
 
     const calls = sim.control.requestCount();
+    const budget = cluster.budgetCheck(startedAt, violations);
     const ledgerCount = audit.counts.ledgerCallbacks;
     const ok = violations.length === 0;
     const kills = killMoments.length;
@@ -274,7 +307,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       name: 'chaos',
       ok,
       verdict: ok
-        ? `PASS: ${ledgerCount} callbacks through ${kills} SIGKILLs and ${storms} 429 storms — none lost, none duplicated, no final state changed`
+        ? `PASS: ${ledgerCount} callbacks through ${kills} SIGKILLs and ${storms} 429 storms${cluster.size > 1 ? ` on ${cluster.size} instances` : ''} — none lost, none duplicated, no final state changed${budget ? `, busiest minute ${budget.busiestMinute} of ${budget.requestsPerMinute} platform calls` : ''}`
         : `FAIL: ${violations.length} violation(s) — ${describeViolations(violations, 2).join(' | ')}`,
       seed: o.seed,
       params: {
@@ -290,6 +323,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         createFaultRate: o.createFaultRate,
         readFaultRate: o.readFaultRate,
         storms: o.storms,
+        ledger: o.ledger,
+        instances: o.instances,
+        ...(o.ledger === 'postgres' ? { requestsPerMinute: o.requestsPerMinute } : {}),
       },
       requests: {
         sent: o.requests,
@@ -302,7 +338,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       cancels: cancelled,
       kills,
       killMoments,
-      restarts: cluster.serveGeneration - 1,
+      restarts: cluster.serveGeneration - cluster.size,
       restartMs: {
         p50: percentile(cluster.startupsMs, 50),
         max: Math.max(...cluster.startupsMs),
@@ -313,6 +349,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         callsPerCallback: round(calls / Math.max(1, ledgerCount)),
         counters: sim.control.counters(),
       },
+      ...(budget ? { budget } : {}),
+      instances: cluster.size,
+      ledgerKind: o.ledger,
       ledger: audit.counts,
       perCallbackId: {
         exactlyOne: audit.counts.withOnePlatformCallback,
@@ -338,12 +377,12 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
  */
 function checkCancels(
   answers: Map<string, Answer>,
-  dbPath: string,
+  ledger: LedgerSnapshot,
   violations: Violation[],
 ): Record<string, number> {
   const byStatus: Record<string, number> = {};
   if (answers.size === 0) return byStatus;
-  const final = new Map(ledgerSnapshot(dbPath, TENANT).rows.map((r) => [r.callback_id, r.status]));
+  const final = new Map(ledger.rows.map((r) => [r.callback_id, r.status]));
   for (const [id, a] of answers) {
     tally(byStatus, String(a.status));
     const status = final.get(id);
@@ -369,6 +408,77 @@ function checkCancels(
   return byStatus;
 }
 
+/** One serve on SQLite or N on PostgreSQL, as the chaos run drives them. */
+interface Deployment extends DrainTarget {
+  readonly key: string;
+  readonly customers: Customer[];
+  readonly startupsMs: readonly number[];
+  readonly serveGeneration: number;
+  readonly size: number;
+  nextUrl(): string | null;
+  startAll(): Promise<void>;
+  kill(i: number): Promise<void>;
+  startServe(i: number): Promise<string>;
+  watcher(): DrainWatcher & { start(): void };
+  /** Postgres: the busiest sliding minute of platform calls since `from`, a violation when above the budget. */
+  budgetCheck(from: number, violations: Violation[]): ChaosResult['budget'];
+  close(): Promise<void>;
+}
+
+async function startDeployment(o: ChaosOptions): Promise<Deployment> {
+  if (o.ledger === 'sqlite') {
+    const c = await Cluster.start({
+      customers: o.customers,
+      seed: o.seed,
+      ...(o.keepDir ? { keepDir: true } : {}),
+    });
+    // Bound before Object.assign shadows them with the indexed forms.
+    const kill = c.kill.bind(c);
+    const startServe = c.startServe.bind(c);
+    return Object.assign(c, {
+      size: 1,
+      nextUrl: () => c.url,
+      startAll: async () => {
+        await startServe();
+      },
+      kill: () => kill(),
+      startServe: () => startServe(),
+      watcher: () => new FinalStateWatcher(() => c.dbPath, TENANT),
+      budgetCheck: () => undefined,
+    });
+  }
+  const pgUrl = o.pgUrl ?? process.env['CALLBACKD_CHAOS_PG_URL'] ?? process.env['CALLBACKD_TEST_PG_URL'];
+  if (!pgUrl) {
+    throw new Error(
+      '--ledger postgres needs a server: set CALLBACKD_TEST_PG_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)',
+    );
+  }
+  const c = await PgCluster.start({
+    pgUrl,
+    instances: o.instances,
+    customers: o.customers,
+    seed: o.seed,
+    requestsPerMinute: o.requestsPerMinute,
+    ...(o.keepDir ? { keepDir: true } : {}),
+  });
+  return Object.assign(c, {
+    budgetCheck: (from: number, violations: Violation[]) => {
+      const busiest = c.proxy.busiestWindow(60_000, from);
+      if (busiest.calls > o.requestsPerMinute) {
+        violations.push({
+          kind: 'budget',
+          detail: `${busiest.calls} platform calls in the minute from ${new Date(busiest.startedAt).toISOString()}, budget ${o.requestsPerMinute}`,
+        });
+      }
+      return {
+        requestsPerMinute: o.requestsPerMinute,
+        busiestMinute: busiest.calls,
+        perMinute: c.proxy.perMinute(from, Date.now()),
+      };
+    },
+  });
+}
+
 export function formatChaos(r: ChaosResult): string[] {
   const q = r.requests;
   const creates = r.platform.counters['createCallback'] ?? {};
@@ -379,6 +489,11 @@ export function formatChaos(r: ChaosResult): string[] {
     `  restarts: ${r.restarts}, each down for the start-up (spawn → listening) p50 ${r.restartMs.p50} ms, max ${r.restartMs.max} ms`,
     `  the kills interrupted ${sum((k) => k.createsInFlight)} creates in flight and ${sum((k) => k.leasedJobs)} leased jobs (summed over kills)`,
     `  platform creates by outcome: ${JSON.stringify(creates)}; ${r.platform.calls} platform calls in all (${r.platform.callsPerCallback} per callback)`,
+    ...(r.budget
+      ? [
+          `  ${r.instances} instances on PostgreSQL sharing ${r.budget.requestsPerMinute} platform requests/min: busiest sliding minute ${r.budget.busiestMinute} calls; whole minutes ${JSON.stringify(r.budget.perMinute)}`,
+        ]
+      : []),
     `  ledger: ${r.ledger.ledgerCallbacks} callbacks ${JSON.stringify(r.ledger.byStatus)}, ${r.ledger.historyRows} history rows; platform endings ${JSON.stringify(r.ledger.platformEndings)}`,
     ...(Object.keys(r.cancels).length > 0 ? [`  cancels answered: ${JSON.stringify(r.cancels)}`] : []),
     `  platform callbacks per accepted callbackId: exactly 1: ${r.perCallbackId.exactlyOne}; 0 with a final state and reason: ${r.perCallbackId.noneWithFinalReason}; more than 1: ${r.perCallbackId.moreThanOne}`,
@@ -403,6 +518,18 @@ export function chaosOptionsFromArgs(args: string[]): Partial<ChaosOptions> {
   if (requests !== undefined) out.requests = requests;
   if (kills !== undefined) out.kills = kills;
   if (seed !== undefined) out.seed = seed;
+  const instances = argNumber(args, 'instances');
+  if (instances !== undefined) out.instances = instances;
+  const budget = argNumber(args, 'budget');
+  if (budget !== undefined) out.requestsPerMinute = budget;
+  const i = args.indexOf('--ledger');
+  if (i >= 0) {
+    const ledger = args[i + 1];
+    if (ledger !== 'sqlite' && ledger !== 'postgres') throw new Error('--ledger takes sqlite or postgres');
+    out.ledger = ledger;
+    out.instances ??= ledger === 'postgres' ? 3 : 1;
+    if (ledger === 'postgres') out.resultsName = 'chaos-postgres';
+  }
   const cancelShare = argNumber(args, 'cancel-share');
   if (cancelShare !== undefined) out.cancelShare = cancelShare;
   if (args.includes('--keep')) out.keepDir = true;

@@ -19,6 +19,14 @@ import {
   startSimulator,
 } from '../../../../src/simulator/index.js';
 import { waitFor } from '../../../support/wait.js';
+import type { DrainTarget } from './drain.js';
+import {
+  type AuditInput,
+  type AuditResult,
+  auditLedger,
+  type LedgerSnapshot,
+  ledgerSnapshot,
+} from './ledger-check.js';
 import { REPO_ROOT } from './util.js';
 
 const run = promisify(execFile);
@@ -118,12 +126,78 @@ export interface ServeExit {
   expected: boolean;
 }
 
-interface ServeProcess {
+export interface ServeProcess {
   generation: number;
   child: ChildProcess;
   url: string;
   exited: Promise<void>;
   expectExit: boolean;
+}
+
+export interface SpawnServeOptions {
+  generation: number;
+  env: NodeJS.ProcessEnv;
+  configPath: string;
+  log: WriteStream;
+  logPath: string;
+  timeoutMs: number;
+  onExit: (exit: ServeExit, proc: ServeProcess) => void;
+}
+
+/** Spawns `callbackd serve` from dist/ and resolves once it printed `listening on <url>`. */
+export async function spawnServe(o: SpawnServeOptions): Promise<ServeProcess> {
+  const { generation, log } = o;
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', o.configPath], {
+    env: o.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc: ServeProcess = {
+    generation,
+    child,
+    url: '',
+    exited: once(child, 'exit').then(() => undefined),
+    expectExit: false,
+  };
+  child.stderr?.pipe(log, { end: false });
+  let pending = '';
+  let resolveUrl: (url: string) => void = () => {};
+  const urlSeen = new Promise<string>((resolve) => {
+    resolveUrl = resolve;
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    if (proc.url) return;
+    pending += chunk.toString();
+    const m = /^listening on (\S+)$/m.exec(pending);
+    if (m) {
+      pending = '';
+      resolveUrl(m[1]!);
+    }
+  });
+  child.on('exit', (code, signal) => o.onExit({ generation, code, signal, expected: proc.expectExit }, proc));
+  const outcome = await Promise.race([
+    urlSeen,
+    proc.exited.then(() => 'exited' as const),
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), o.timeoutMs).unref()),
+  ]);
+  if (outcome === 'exited' || outcome === 'timeout') {
+    if (outcome === 'timeout') {
+      proc.expectExit = true;
+      child.kill('SIGKILL');
+    }
+    throw new Error(
+      `callbackd serve (generation ${generation}) ${outcome === 'exited' ? 'exited' : `did not listen within ${o.timeoutMs} ms`}; see ${o.logPath}`,
+    );
+  }
+  proc.url = outcome;
+  return proc;
+}
+
+/** SIGKILL or SIGTERM one serve and wait for it to be gone. */
+export async function signalServe(proc: ServeProcess, sig: NodeJS.Signals): Promise<void> {
+  proc.expectExit = true;
+  proc.child.kill(sig);
+  await proc.exited;
 }
 
 export interface ClusterOptions {
@@ -136,7 +210,7 @@ export interface ClusterOptions {
   logLevel?: string;
 }
 
-export class Cluster {
+export class Cluster implements DrainTarget {
   readonly customers: Customer[];
   /** Every serve that ended without us asking (a crash is a finding). */
   readonly unexpectedExits: ServeExit[] = [];
@@ -270,58 +344,22 @@ export class Cluster {
     const spawnedAt = Date.now();
     const log = createWriteStream(join(this.dir, `serve-${generation}.log`));
     this.logs.push(log);
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--config', this.configPath], {
-      env: this.env(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const proc: ServeProcess = {
+    const proc = await spawnServe({
       generation,
-      child,
-      url: '',
-      exited: once(child, 'exit').then(() => undefined),
-      expectExit: false,
-    };
-    child.stderr?.pipe(log, { end: false });
-    let pending = '';
-    let resolveUrl: (url: string) => void = () => {};
-    const urlSeen = new Promise<string>((resolve) => {
-      resolveUrl = resolve;
+      env: this.env(),
+      configPath: this.configPath,
+      log,
+      logPath: join(this.dir, `serve-${generation}.log`),
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      onExit: (exit, p) => {
+        this.exits.push(exit);
+        if (!exit.expected) this.unexpectedExits.push(exit);
+        if (this.current === p) this.current = null;
+      },
     });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      if (proc.url) return;
-      pending += chunk.toString();
-      const m = /^listening on (\S+)$/m.exec(pending);
-      if (m) {
-        pending = '';
-        resolveUrl(m[1]!);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      const exit: ServeExit = { generation, code, signal, expected: proc.expectExit };
-      this.exits.push(exit);
-      if (!proc.expectExit) this.unexpectedExits.push(exit);
-      if (this.current === proc) this.current = null;
-    });
-    const timeoutMs = opts.timeoutMs ?? 30_000;
-    const outcome = await Promise.race([
-      urlSeen,
-      proc.exited.then(() => 'exited' as const),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref()),
-    ]);
-    if (outcome === 'exited' || outcome === 'timeout') {
-      if (outcome === 'timeout') {
-        proc.expectExit = true;
-        child.kill('SIGKILL');
-      }
-      throw new Error(
-        `callbackd serve (generation ${generation}) ${outcome === 'exited' ? 'exited' : `did not listen within ${timeoutMs} ms`}; see ${join(this.dir, `serve-${generation}.log`)}`,
-      );
-    }
-    proc.url = outcome;
     this.current = proc;
     this.startupsMs.push(Date.now() - spawnedAt);
-    return outcome;
+    return proc.url;
   }
 
   /** SIGKILL: no shutdown code runs, leases stay held, an in-flight create stays marked. */
@@ -357,10 +395,22 @@ export class Cluster {
   private async signal(sig: NodeJS.Signals): Promise<void> {
     const proc = this.current;
     if (!proc) return;
-    proc.expectExit = true;
     this.current = null;
-    proc.child.kill(sig);
-    await proc.exited;
+    await signalServe(proc, sig);
+  }
+
+  // ---- DrainTarget -----------------------------------------------------------------------
+
+  async ledgerSnapshot(): Promise<LedgerSnapshot> {
+    return ledgerSnapshot(this.dbFile, TENANT);
+  }
+
+  async audit(input: Omit<AuditInput, 'dbPath' | 'tenant'>): Promise<AuditResult> {
+    return auditLedger({ ...input, dbPath: this.dbFile, tenant: TENANT });
+  }
+
+  describe(): string {
+    return `serve generation ${this.generation}, url ${this.url ?? 'none'}, logs in ${this.dir}`;
   }
 
   /** Resident memory of the running serve in kB (Linux /proc), or null. */

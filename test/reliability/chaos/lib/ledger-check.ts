@@ -61,12 +61,13 @@ export interface Violation {
     | 'bad-answer'
     | 'copy-mismatch'
     | 'cancel'
-    | 'latency';
+    | 'latency'
+    | 'budget';
   callbackId?: string;
   detail: string;
 }
 
-interface Row {
+export interface Row {
   pk: number;
   callback_id: string;
   status: string;
@@ -75,7 +76,7 @@ interface Row {
   submit_inflight_at: number | null;
 }
 
-interface HistoryRow {
+export interface HistoryRow {
   callback_pk: number;
   status: string;
 }
@@ -94,6 +95,16 @@ function open(dbPath: string): Database.Database {
   return new Database(dbPath, { readonly: true, fileMustExist: true });
 }
 
+export function snapshotOf(rows: Row[], leasedJobs: number): LedgerSnapshot {
+  const byStatus: Record<string, number> = {};
+  let inFlight = 0;
+  for (const r of rows) {
+    tally(byStatus, r.status);
+    if (r.submit_inflight_at !== null) inFlight++;
+  }
+  return { rows, byStatus, inFlight, leasedJobs };
+}
+
 /** Status counts of one tenant's callbacks (cheap; used to wait for the drain). */
 export function ledgerSnapshot(dbPath: string, tenant: string): LedgerSnapshot {
   const db = open(dbPath);
@@ -103,16 +114,10 @@ export function ledgerSnapshot(dbPath: string, tenant: string): LedgerSnapshot {
         'select pk, callback_id, status, status_reason_code, conversation_id, submit_inflight_at from callbacks where tenant_id = ? order by pk',
       )
       .all(tenant) as Row[];
-    const byStatus: Record<string, number> = {};
-    let inFlight = 0;
-    for (const r of rows) {
-      tally(byStatus, r.status);
-      if (r.submit_inflight_at !== null) inFlight++;
-    }
     const { leased } = db
       .prepare('select count(*) as leased from jobs where locked_until is not null and locked_until > ?')
       .get(Date.now()) as { leased: number };
-    return { rows, byStatus, inFlight, leasedJobs: leased };
+    return snapshotOf(rows, leased);
   } finally {
     db.close();
   }
@@ -211,8 +216,8 @@ export interface AuditResult {
   violations: Violation[];
 }
 
+/** The audit of a SQLite ledger file. */
 export function auditLedger(input: AuditInput): AuditResult {
-  const violations: Violation[] = [];
   const db = open(input.dbPath);
   let rows: Row[];
   let history: HistoryRow[];
@@ -230,7 +235,15 @@ export function auditLedger(input: AuditInput): AuditResult {
   } finally {
     db.close();
   }
+  return auditRows({ ...input, rows, history });
+}
 
+/** The audit of ledger rows read by any means (the SQLite file, a PostgreSQL schema). */
+export function auditRows(
+  input: Omit<AuditInput, 'dbPath'> & { rows: readonly Row[]; history: readonly HistoryRow[] },
+): AuditResult {
+  const { rows, history } = input;
+  const violations: Violation[] = [];
   const byId = new Map(rows.map((r) => [r.callback_id, r]));
   const historyByPk = new Map<number, string[]>();
   for (const h of history) {
