@@ -67,6 +67,7 @@ const REFUSAL_STATUS: Readonly<Record<EditRefusal, 400 | 404 | 409 | 503>> = {
   invalid_state: 409,
   unconfirmed: 503,
   unavailable: 503,
+  slot_full: 409,
 };
 
 function editAnswer(outcome: EditOutcome) {
@@ -247,7 +248,10 @@ export function apiRoutes(deps: ApiDeps) {
             schema: CallbackResourceSchema,
           },
           404: { description: 'No such callback for this tenant' },
-          409: { description: 'INVALID_STATE: the callback is no longer accepted or pending' },
+          409: {
+            description:
+              'INVALID_STATE: the callback is no longer accepted or pending; SLOT_FULL: the new time is in a slot at capacity',
+          },
           503: {
             description: 'The ledger or the platform did not confirm; nothing changed, repeat the request',
           },

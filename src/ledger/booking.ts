@@ -13,6 +13,9 @@ import type { LedgerDatabase } from './tables.js';
 
 type Db = Kysely<LedgerDatabase>;
 
+/** Open callbacks, written as the partial indexes' literal predicate so both planners use them. */
+const isOpen = sql<boolean>`status in ('accepted', 'pending')`;
+
 /** What the accept of one callback claims. */
 export interface BookingClaim {
   /** `ext:<externalId>` or `num:<callbackNumber>`: stored on every callback. */
@@ -93,7 +96,7 @@ async function takenInSlot(
   const callbacks = await trx
     .selectFrom('callbacks')
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where(sql<boolean>`status in ('accepted', 'pending')`)
+    .where(isOpen)
     .where('queue_id', '=', queueId)
     .where('scheduled_at', '>=', startMs)
     .where('scheduled_at', '<', endMs)
@@ -122,7 +125,7 @@ export async function checkBooking(
     const active = await trx
       .selectFrom('callbacks')
       .select('callback_id')
-      .where(sql<boolean>`status in ('accepted', 'pending')`)
+      .where(isOpen)
       .where('tenant_id', '=', tenantId)
       .where('queue_id', '=', queueId)
       .where('customer_key', '=', claim.customerKey)
@@ -214,7 +217,7 @@ export async function slotUsage(
   const callbacks = await db
     .selectFrom('callbacks')
     .select(['scheduled_at as at', (eb) => eb.fn.countAll<number>().as('count')])
-    .where(sql<boolean>`status in ('accepted', 'pending')`)
+    .where(isOpen)
     .where('queue_id', '=', queueId)
     .where('scheduled_at', '>=', fromMs)
     .where('scheduled_at', '<', toMs)

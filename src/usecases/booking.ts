@@ -286,6 +286,31 @@ async function slotFullProblem(
   };
 }
 
+/**
+ * Whether moving a callback to `next`'s time would overfill the slot it lands in. A count, not
+ * under the accept's lock: two reschedules racing for a slot's last unit can both pass.
+ */
+export async function rescheduleSlotProblem(
+  deps: BookingDeps,
+  before: CallbackSpec,
+  next: CallbackSpec,
+  customerTimeZone: string,
+): Promise<BookingProblem | undefined> {
+  const queueId = next.routingData.queueId;
+  const policy = deps.policies(queueId);
+  const capacity = policy?.slots.capacity;
+  if (!policy || capacity === undefined) return undefined;
+  const zone = policy.openHours.timeZone;
+  const slot = slotContaining(zone, policy.slots.minutes, Date.parse(next.scheduledTime));
+  const was = slotContaining(zone, policy.slots.minutes, Date.parse(before.scheduledTime));
+  // Moving inside its own slot takes no new unit.
+  if (was.startMs === slot.startMs && before.routingData.queueId === queueId) return undefined;
+  const usage = await deps.store.slotUsage(queueId, slot.startMs, slot.endMs, deps.clock.now());
+  const taken = [...usage.callbacks, ...usage.holds].reduce((n, u) => n + u.count, 0);
+  if (taken < capacity) return undefined;
+  return slotFullProblem(deps, queueId, policy, slot, capacity, customerTimeZone, 'scheduledTime');
+}
+
 /** A refused accept as the API answers it. */
 export async function bookingRefusalProblem(
   deps: BookingDeps,

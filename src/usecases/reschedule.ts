@@ -24,6 +24,7 @@ import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import { ROUTED_TO_OVERFLOW } from '../jobs/capacity.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackWithHistory, Store } from '../ledger/port.js';
+import { rescheduleSlotProblem } from './booking.js';
 import { type EditOutcome, notFound, notModifiable, platformUnavailable, reread } from './result.js';
 
 /** History reason code of a reschedule or number change. */
@@ -86,6 +87,13 @@ export async function rescheduleCallback(
       return { ok: false, refusal: 'invalid', errors: validation.violations, callback: rec };
     const spec = validation.spec;
     if (sameSchedule(spec, rec.spec)) return { ok: true, callback: rec, changed: false };
+    const full = await rescheduleSlotProblem(
+      { store, clock, policies: ctx.policies },
+      rec.spec,
+      spec,
+      validation.details.customerTimeZone,
+    );
+    if (full) return { ok: false, refusal: 'slot_full', errors: full.violations, callback: rec };
 
     const reason: Reason = { code: RESCHEDULED, message: describeChange(rec.spec, spec) };
     if (rec.status === 'accepted') {

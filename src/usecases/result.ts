@@ -27,7 +27,14 @@ export type EditOutcome =
  * (the status does not allow it), `unconfirmed` (the platform did not confirm; repeat it),
  * `unavailable` (the customer's trusted record could not be checked; repeat it later).
  */
-export type EditRefusal = 'invalid' | 'not_found' | 'invalid_state' | 'unconfirmed' | 'unavailable';
+export type EditRefusal =
+  | 'invalid'
+  | 'not_found'
+  | 'invalid_state'
+  | 'unconfirmed'
+  | 'unavailable'
+  /** A reschedule into a slot at capacity (SLOT_FULL). */
+  | 'slot_full';
 
 /** The platform did not confirm a cancel or reschedule; the edit was not made and may be repeated. */
 export const PLATFORM_UNAVAILABLE = ERROR_CODES.PLATFORM_UNAVAILABLE;

@@ -100,6 +100,25 @@ function bookingSuite(
       expect((await api.call('POST', BASE, { body: booking('after-cancel-2') })).status).toBe(409);
     });
 
+    it('a reschedule into a full slot is 409 SLOT_FULL; into a free slot or inside its own slot it moves', async () => {
+      // The 16:00 slot is full (three callbacks): moving another one in is refused.
+      const mover = await api.call('POST', BASE, {
+        body: booking('mover', { scheduledTime: '2030-01-07T16:30:00Z' }),
+      });
+      expect(mover.status).toBe(201);
+      const into = await api.call('PATCH', `${BASE}/mover`, { body: { scheduledTime: SLOT } });
+      expect([into.status, codes(into.body)]).toEqual([409, ['SLOT_FULL']]);
+      expect(into.body.errors[0].message).toContain('the nearest free slots start at');
+      const free = await api.call('PATCH', `${BASE}/mover`, {
+        body: { scheduledTime: '2030-01-07T16:45:00Z' },
+      });
+      expect([free.status, free.body.scheduledTime]).toEqual([200, '2030-01-07T16:45:00.000Z']);
+      const inside = await api.call('PATCH', `${BASE}/after-cancel`, {
+        body: { scheduledTime: '2030-01-07T16:05:00Z' },
+      });
+      expect([inside.status, inside.body.scheduledTime]).toEqual([200, '2030-01-07T16:05:00.000Z']);
+    });
+
     it('lists slots with the customer zone, refuses closures, and bounds the window', async () => {
       const res = await api.call(
         'GET',
