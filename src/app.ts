@@ -12,11 +12,15 @@ import { createAmqpPublisher } from './adapters/amqp.js';
 import { createWebhookDelivery } from './adapters/crm-webhook.js';
 import { type TrustedNumberLookup, trustedNumbersFromConfig } from './adapters/customers.js';
 import { createEventsListener } from './adapters/notifications.js';
+import { dashboardRoutes } from './api/dashboard-routes.js';
 import { createApiKey, hashKey, KEY_PATTERN, randomBase62, verifyApiKey } from './api/keys.js';
 import { createLogger } from './api/logger.js';
 import { createApiMetrics } from './api/metrics.js';
+import { createBudgetSampler } from './api/platform-budget.js';
 import { apiRoutes, type QueueInfo } from './api/routes.js';
 import { buildServer } from './api/server.js';
+import { createSessions } from './api/session.js';
+import { createTransitionStreams } from './api/transition-stream.js';
 import { ledgerCapacityCache } from './cluster/capacity-cache.js';
 import { readClaimer, sharedSweepPosition } from './cluster/claims.js';
 import {
@@ -31,6 +35,7 @@ import {
 } from './cluster/index.js';
 import { registerClusterMetrics } from './cluster/metrics.js';
 import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
+import { seedDemoCallbacks, withDemoCustomers } from './demo-traffic.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
 import { bucketBurst } from './genesys/rate-limit.js';
@@ -61,8 +66,10 @@ export interface AppOptions {
   workers?: boolean;
   /** Simulator mode only: start the simulator with a manual clock at this instant (tests), instead of real time. */
   simulatorStartTime?: number;
-  /** Where the dashboard's index.html lives (default: the package's web/). */
+  /** Where the built dashboard (index.html, assets/) lives (default: the package's dist/web, built by `npm run build`). */
   webDir?: string;
+  /** Simulator mode only: schedule demo callbacks on a first start (serve --demo, i.e. npm start). */
+  demoTraffic?: boolean;
   /** Retry tuning of the Genesys client (tests, benchmarks); defaults otherwise. */
   genesysRetry?: Pick<GenesysClientOptions, 'maxRetries' | 'baseDelayMs' | 'maxDelayMs'>;
 }
@@ -279,7 +286,10 @@ function startWorkers(
 }
 
 export async function startApp(opts: AppOptions): Promise<App> {
-  const { config } = opts;
+  const config =
+    opts.demoTraffic && genesysEndpoints(opts.config.genesys).mode === 'simulator'
+      ? withDemoCustomers(opts.config)
+      : opts.config;
   const log = opts.logger ?? createLogger();
   const endpoints = genesysEndpoints(config.genesys);
   const postgres = isPostgresUrl(config.ledger.url);
@@ -364,23 +374,48 @@ export async function startApp(opts: AppOptions): Promise<App> {
     const perMinute = config.intake.requestsPerMinutePerKey;
     const metrics = createApiMetrics({ defaultMetrics: true });
     registerClusterMetrics(metrics.registry, clusterView);
+    const queues = queuesFrom(config);
+    const webDir = opts.webDir ?? join(packageRoot, 'dist', 'web');
+    const ledger = { db: store.kysely, dialect: store.dialect };
+    const sessions = createSessions(ledger);
+    const streams = createTransitionStreams(ledger, {
+      onError: (err) => log.warn({ err }, 'transition stream ended: ledger read failed'),
+    });
+    const budget = createBudgetSampler({
+      stats: () => genesys.stats(),
+      requestsPerMinute: config.genesys.requestsPerMinute,
+    });
+    cleanups.push(async () => budget.stop());
+    const api = apiRoutes({
+      clock,
+      queues,
+      trusted: trustedLookupFrom(config),
+      genesys,
+      channels,
+      version: VERSION,
+      webDir,
+      onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
+      cluster: clusterView,
+      extraRoutes: dashboardRoutes({
+        ledger,
+        sessions,
+        clock,
+        queues,
+        budget,
+        streams,
+        webDir,
+        promiseWindowMinutes: config.dashboard.promiseWindowMinutes,
+      }),
+    });
     const server = await buildServer({
       store,
+      sessions,
+      preClose: () => streams.closeAll(),
       logger: log,
       metrics,
       // A tenth of a minute's allowance may arrive at once; the rest at the sustained rate.
       intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
-      routes: apiRoutes({
-        clock,
-        queues: queuesFrom(config),
-        trusted: trustedLookupFrom(config),
-        genesys,
-        channels,
-        version: VERSION,
-        webDir: opts.webDir ?? join(packageRoot, 'web'),
-        onAccepted: () => workers.find((w) => w.name === 'submitter')?.wake(),
-        cluster: clusterView,
-      }),
+      routes: api,
     });
     const roles: LeaderRole[] = [];
     workers =
@@ -420,6 +455,24 @@ export async function startApp(opts: AppOptions): Promise<App> {
       host: opts.host ?? config.server.host,
       port: opts.port ?? config.server.port,
     });
+    const [demoQueueId, demoQueue] = Object.entries(config.queues)[0] ?? [];
+    if (simulator && opts.demoTraffic && demoQueueId && demoQueue?.dids[0]) {
+      const made = await seedDemoCallbacks(
+        {
+          store,
+          clock,
+          policies: (id) => config.queues[id],
+          trusted: trustedLookupFrom(config),
+          channels,
+          queueId: demoQueueId,
+          wrapUpCode: demoQueue.wrapUpCodes[0] ?? 'PROGRAMMATIC_CALLBACK',
+          did: demoQueue.dids[0].number,
+          log,
+        },
+        DEMO_TENANT,
+      );
+      if (made > 0) workers.find((w) => w.name === 'submitter')?.wake();
+    }
 
     let closed: Promise<void> | undefined;
     return {

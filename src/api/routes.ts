@@ -53,6 +53,8 @@ export interface ApiDeps {
   capacityTimeoutMs?: number;
   /** Called after a new callback was accepted (wakes the submitter so it need not wait for its poll). */
   onAccepted?: () => void;
+  /** More routes served and documented alongside these (the dashboard's). */
+  extraRoutes?: (core: ServerCore) => RouteSpec[];
   /** The instances on this ledger (GET /api/v2/routing/cluster). */
   cluster?: ClusterView;
 }
@@ -415,7 +417,7 @@ export function apiRoutes(deps: ApiDeps) {
         method: 'GET',
         path: '/',
         operationId: 'dashboard',
-        summary: 'The dashboard (an HTML page that calls this API with a key you paste in)',
+        summary: 'The supervisor dashboard (sign in with an API key once; a session cookie after that)',
         tags: ['operations'],
         scope: null,
         usesLedger: false,
@@ -429,6 +431,7 @@ export function apiRoutes(deps: ApiDeps) {
       ...(deps.cluster ? [clusterRoute(deps.cluster)] : []),
     ];
     routes.push(...bookingRoutes({ store, clock: deps.clock, policies }));
+    routes.push(...(deps.extraRoutes?.({ store, metrics }) ?? []));
     return routes;
   };
 }

@@ -28,11 +28,15 @@ import { createApiMetrics } from './metrics.js';
 import { ApiError, PROBLEM_CONTENT_TYPE, problemOf } from './problem.js';
 import { type IntakeLimit, KeyRateLimiter } from './rate-limit.js';
 import { fastifyPath, type RouteSpec } from './route.js';
+import { maskNumbers, SECURITY_HEADERS } from './security.js';
+import type { Sessions } from './session.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The authenticated key (routes with a scope only). */
     apiKey: ApiKeyRecord | null;
+    /** Authenticated by a dashboard session cookie rather than an Authorization header. */
+    viaSession: boolean;
   }
 }
 
@@ -51,6 +55,10 @@ export interface BuildServerOptions {
   metrics?: ApiMetrics;
   /** Builds the route table once the guarded store and metrics exist. */
   routes(core: ServerCore): RouteSpec[];
+  /** Dashboard sessions: a session cookie authenticates like the key it was exchanged for. */
+  sessions?: Sessions;
+  /** Runs before the server closes (ends long-lived streams so close does not wait on them). */
+  preClose?: () => void;
 }
 
 /** Maps zod issues to violations with the domain's stable codes. */
@@ -117,6 +125,29 @@ function problemForFastifyError(err: FastifyError, bodyLimitBytes: number): ApiE
   }
 }
 
+/**
+ * A cookie rides along on cross-site requests SameSite does not stop (old browsers, same-site
+ * subdomains): a changing request carrying a session must come from this origin.
+ */
+function checkSameOrigin(req: FastifyRequest): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return;
+  const origin = req.headers.origin;
+  let host: string | undefined;
+  try {
+    host = origin ? new URL(origin).host : undefined;
+  } catch {
+    host = undefined;
+  }
+  if (host !== req.headers.host) {
+    throw ApiError.one(
+      403,
+      'CROSS_ORIGIN',
+      'origin',
+      'A changing request with a dashboard session must come from the dashboard itself; send it from the page, or use Authorization: Bearer <api key>.',
+    );
+  }
+}
+
 export async function buildServer(opts: BuildServerOptions): Promise<FastifyInstance> {
   const bodyLimitBytes = opts.bodyLimitBytes ?? LIMITS.maxBodyBytes;
   const metrics = opts.metrics ?? createApiMetrics();
@@ -149,6 +180,15 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
       ),
   });
   app.decorateRequest('apiKey', null);
+  app.decorateRequest('viaSession', false);
+  app.addHook('onSend', async (_req, reply) => {
+    reply.headers(SECURITY_HEADERS);
+  });
+  // The dashboard's pages never hold a whole phone number.
+  app.addHook('preSerialization', async (req, _reply, payload) =>
+    req.viaSession ? maskNumbers(payload) : payload,
+  );
+  if (opts.preClose) app.addHook('preClose', async () => opts.preClose?.());
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
@@ -239,7 +279,13 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
   async function authenticate(req: FastifyRequest, scope: Scope, rateLimited: boolean): Promise<void> {
     const header = req.headers.authorization;
     const challenge = { 'www-authenticate': 'Bearer realm="callbackd"' };
-    if (!header) {
+    // Session expiry is a person's time, so the wall clock, not the (possibly simulated) service clock.
+    const fromSession = !header && opts.sessions ? await opts.sessions.verify(req, Date.now()) : undefined;
+    if (fromSession) {
+      checkSameOrigin(req);
+      req.viaSession = true;
+    }
+    if (!header && !fromSession) {
       throw ApiError.one(
         401,
         'UNAUTHORIZED',
@@ -248,8 +294,8 @@ export async function buildServer(opts: BuildServerOptions): Promise<FastifyInst
         challenge,
       );
     }
-    const match = /^Bearer +(\S+) *$/i.exec(header);
-    const key = match ? await verifyApiKey(store, match[1]!) : undefined;
+    const match = header ? /^Bearer +(\S+) *$/i.exec(header) : null;
+    const key = fromSession ?? (match ? await verifyApiKey(store, match[1]!) : undefined);
     if (!key) {
       throw ApiError.one(
         401,

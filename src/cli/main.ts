@@ -60,7 +60,12 @@ function portOption(value: string): number {
 const SIMULATOR_BANNER =
   '*** SIMULATOR MODE: no Genesys credentials are configured, so callbacks go to the built-in Genesys Cloud simulator — nobody is really called. Set GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION to use a real org. ***';
 
-async function serve(opts: { config?: string; port?: number; host?: string }): Promise<ExitCode> {
+async function serve(opts: {
+  config?: string;
+  port?: number;
+  host?: string;
+  demo?: boolean;
+}): Promise<ExitCode> {
   const config = await readConfig(opts.config);
   const { genesysEndpoints } = await import('../config/schema.js');
   const simulatorMode = genesysEndpoints(config.genesys).mode === 'simulator';
@@ -74,6 +79,7 @@ async function serve(opts: { config?: string; port?: number; host?: string }): P
     app = await startApp({
       config,
       logger: log,
+      demoTraffic: opts.demo === true,
       ...(opts.port === undefined ? {} : { port: opts.port }),
       ...(opts.host === undefined ? {} : { host: opts.host }),
     });
@@ -142,6 +148,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
     .addOption(configOption())
     .option('--port <port>', 'port to listen on (env PORT; default 8080)', portOption)
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--demo', 'simulator mode: schedule a few demo callbacks on a first start (npm start does)')
     .action(async (opts) => setExit(await serve(opts)));
 
   program

@@ -258,6 +258,12 @@ export const AmqpSchema = z.strictObject({
   exchange: z.string().min(1).default('callbackd.events'),
 });
 
+/** The supervisor dashboard. */
+export const DashboardSchema = z.strictObject({
+  /** Promise kept = first dialled at most this many minutes after the promised time (the stats' default). */
+  promiseWindowMinutes: positiveInt.max(240).default(5),
+});
+
 /** Cluster mode (several instances on one PostgreSQL ledger). */
 export const ClusterSchema = z
   .strictObject({
@@ -285,6 +291,7 @@ export const CallbackdConfigSchema = z
     intake: IntakeSchema.prefault({}),
     amqp: AmqpSchema.prefault({}),
     cluster: ClusterSchema.prefault({}),
+    dashboard: DashboardSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
     for (const [id, queue] of Object.entries(c.queues)) {

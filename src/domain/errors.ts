@@ -80,6 +80,12 @@ export const ERROR_CODES = {
   INVALID_CONTENT_LENGTH: 'INVALID_CONTENT_LENGTH',
   BAD_REQUEST: 'BAD_REQUEST',
   INTERNAL: 'INTERNAL',
+  // --- the dashboard's API -------------------------------------------------------------------
+  /** A dashboard session sent a changing request from another origin (403). */
+  CROSS_ORIGIN: 'CROSS_ORIGIN',
+  DEAD_LETTER_NOT_FOUND: 'DEAD_LETTER_NOT_FOUND',
+  /** Retry of an outbox row that is not (or no longer) a dead letter (409). */
+  NOT_A_DEAD_LETTER: 'NOT_A_DEAD_LETTER',
   /** The platform did not confirm a cancel or reschedule; nothing changed, the request may be repeated (503). */
   PLATFORM_UNAVAILABLE: 'PLATFORM_UNAVAILABLE',
   /** The customer record source (file or CRM URL) could not answer (503). */
@@ -165,6 +171,9 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   INVALID_CONTENT_LENGTH: 'The Content-Length header is malformed or does not match the body.',
   BAD_REQUEST: 'The request is malformed.',
   INTERNAL: 'An unexpected server error; it was logged.',
+  CROSS_ORIGIN: 'A changing request with a dashboard session came from another origin.',
+  DEAD_LETTER_NOT_FOUND: 'No dead-letter delivery with that event id for this tenant.',
+  NOT_A_DEAD_LETTER: 'The delivery is not a dead letter (delivered, or already back in the queue).',
   PLATFORM_UNAVAILABLE: 'Genesys Cloud did not confirm the change; nothing changed, repeat the request.',
   TRUSTED_LOOKUP_UNAVAILABLE: 'The customer record source could not be reached; retry later.',
   SLOT_FULL: 'The slot is at capacity; the problem names the nearest free slots in alternatives.',

@@ -69,6 +69,8 @@ export interface GenesysClientStats {
   /** API requests sent (each attempt counts; the token endpoint does not). */
   requests: number;
   retries: number;
+  /** Answers of 429 Too Many Requests (the platform's rate limit pushed back). */
+  throttled: number;
   tokenRequests: number;
 }
 
@@ -116,7 +118,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     options.dispatcher ??
     new Agent({ connect: { timeout: Math.min(requestTimeoutMs, 10_000) }, keepAliveTimeout: 4_000 });
   const logger = options.logger;
-  const stats: GenesysClientStats = { requests: 0, retries: 0, tokenRequests: 0 };
+  const stats: GenesysClientStats = { requests: 0, retries: 0, throttled: 0, tokenRequests: 0 };
 
   const backoff = new FullJitterBackoff(
     {
@@ -136,6 +138,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
         (err.kind === 'retryable' && err.httpStatus !== 401) || (idempotent && err.kind === 'unclear'),
       onRetry: ({ retry, delayMs, error }) => {
         stats.retries++;
+        if (error.httpStatus === 429) stats.throttled++;
         logger?.warn(
           { op, retry, delayMs, code: error.reason.code, httpStatus: error.httpStatus },
           'genesys request retried',

@@ -100,6 +100,14 @@ export interface OutboxTable {
   locked_until: number | null;
 }
 
+export interface DashboardSessionsTable {
+  hash: string;
+  api_key_id: string;
+  created_at: number;
+  expires_at: number;
+  ended_at: number | null;
+}
+
 export interface SchemaMigrationsTable {
   id: string;
   checksum: string;
@@ -115,4 +123,5 @@ export interface LedgerDatabase {
   outbox: OutboxTable;
   slot_holds: SlotHoldsTable;
   schema_migrations: SchemaMigrationsTable;
+  dashboard_sessions: DashboardSessionsTable;
 }

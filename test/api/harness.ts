@@ -8,14 +8,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { staticTrustedNumbers, type TrustedNumberLookup } from '../../src/adapters/customers.js';
+import { dashboardRoutes } from '../../src/api/dashboard-routes.js';
 import { createApiKey } from '../../src/api/keys.js';
+import { createBudgetSampler } from '../../src/api/platform-budget.js';
 import { apiRoutes, type QueueInfo } from '../../src/api/routes.js';
 import { buildServer } from '../../src/api/server.js';
+import { createSessions } from '../../src/api/session.js';
+import { createTransitionStreams } from '../../src/api/transition-stream.js';
 import { defaultConfigInput } from '../../src/config/defaults.js';
 import { CallbackdConfigSchema } from '../../src/config/schema.js';
 import { type Clock, SCOPES, type Scope } from '../../src/domain/types.js';
 import type { GenesysPort } from '../../src/genesys/port.js';
-import { openStore } from '../../src/ledger/index.js';
+import { KyselyStore, openStore } from '../../src/ledger/index.js';
 import type { Store } from '../../src/ledger/port.js';
 
 /** Monday 2030-01-07 10:00 in New York: inside both demo queues' hours and the calling window. */
@@ -70,6 +74,8 @@ export interface TestApi {
     path: string,
     opts?: { key?: string | null; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> },
   ): Promise<{ status: number; headers: Headers; body: AnyJson; text: string }>;
+  /** The counters the overview's platform budget reads (tests set them). */
+  platformStats: { requests: number; retries: number; throttled: number; tokenRequests: number };
   close(): Promise<void>;
 }
 
@@ -92,8 +98,18 @@ export async function startTestApi(
   await store.migrate();
   const clock = new ManualClock();
   const perMinute = opts.ratePerMinute ?? 60_000;
+  const webDir = fileURLToPath(new URL('../../dist/web', import.meta.url));
+  // The dashboard's read models query the ledger directly, so they need the Kysely-backed store.
+  if (!(store instanceof KyselyStore)) throw new Error('startTestApi needs a store from openStore()');
+  const ledger = { db: store.kysely, dialect: store.dialect };
+  const sessions = createSessions(ledger);
+  const streams = createTransitionStreams(ledger, { pollIntervalMs: 50 });
+  const platformStats = { requests: 0, retries: 0, throttled: 0, tokenRequests: 0 };
+  const budget = createBudgetSampler({ stats: () => platformStats, requestsPerMinute: 300 });
   const app = await buildServer({
     store,
+    sessions,
+    preClose: () => streams.closeAll(),
     intake: { ratePerSecond: perMinute / 60, burst: Math.max(1, Math.floor(perMinute / 10)) },
     logger: pino({ level: 'silent' }),
     ...(opts.bodyLimitBytes ? { bodyLimitBytes: opts.bodyLimitBytes } : {}),
@@ -103,7 +119,16 @@ export async function startTestApi(
       trusted: opts.trusted ?? staticTrustedNumbers(),
       genesys: opts.genesys ?? unreachablePlatform,
       version: 'test',
-      webDir: fileURLToPath(new URL('../../web', import.meta.url)),
+      webDir,
+      extraRoutes: dashboardRoutes({
+        ledger,
+        sessions,
+        clock: opts.routeClock ?? clock,
+        queues: opts.queues ?? demoQueues(),
+        budget,
+        streams,
+        webDir,
+      }),
     }),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -139,7 +164,9 @@ export async function startTestApi(
       } catch {}
       return { status: res.status, headers: res.headers, body: parsed, text };
     },
+    platformStats,
     async close() {
+      budget.stop();
       await app.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });

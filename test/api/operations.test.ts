@@ -30,7 +30,12 @@ describe('health, readiness and metrics', () => {
   it('serves the dashboard shell', async () => {
     const res = await api.call('GET', '/', { key: null });
     expect(res.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(res.text).toContain('/api/v2/routing/callbacks');
+    // The built page: its script is a bundled file of this origin, none inline (the CSP forbids it).
+    expect(res.text).toMatch(/<script type="module" crossorigin src="\/assets\/index-[\w-]+\.js"><\/script>/);
+    expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(res.headers.get('content-security-policy')).toBe(
+      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
   });
 
   it('answers unknown routes with a 404 problem', async () => {
@@ -70,6 +75,17 @@ describe('/openapi.json', () => {
         'GET /metrics',
         'GET /openapi.json',
         'GET /',
+        'POST /api/v2/sessions',
+        'GET /api/v2/sessions/current',
+        'DELETE /api/v2/sessions/current',
+        'GET /api/v2/routing/queues',
+        'GET /api/v2/routing/queues/{queueId}/stats',
+        'GET /api/v2/routing/overview',
+        'GET /api/v2/routing/dashboard/callbacks',
+        'GET /api/v2/routing/transitions',
+        'GET /api/v2/routing/deadletters',
+        'POST /api/v2/routing/deadletters/{eventId}/retry',
+        'GET /assets/{file}',
       ].sort(),
     );
     const post = doc.paths['/api/v2/routing/callbacks'].post;

@@ -69,6 +69,19 @@ describe('default configuration', () => {
   });
 });
 
+describe('dashboard.promiseWindowMinutes', () => {
+  it('defaults to 5, takes a file value, and refuses 0', () => {
+    expect(loadConfig({ env: {} }).dashboard.promiseWindowMinutes).toBe(5);
+    expect(loadConfig({ file: file('dashboard: {promiseWindowMinutes: 10}'), env: {} }).dashboard).toEqual({
+      promiseWindowMinutes: 10,
+    });
+    const problems = problemsOf(() =>
+      loadConfig({ file: file('dashboard: {promiseWindowMinutes: 0}'), env: {} }),
+    );
+    expect(problems.map((x) => x.key)).toEqual(['dashboard.promiseWindowMinutes']);
+  });
+});
+
 describe('environment overrides', () => {
   it('sets the keys DESIGN.md §6 names', () => {
     const c = loadConfig({

@@ -79,6 +79,7 @@ if (!url) {
           'cluster_budget',
           'cluster_leases',
           'cluster_members',
+          'dashboard_sessions',
           'jobs',
           'outbox',
           'schema_migrations',
