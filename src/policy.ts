@@ -60,10 +60,10 @@ export const POLICY = {
     analyticsLagMs: 60_000,
     /** Spacing of look-ups while waiting out the analytics lag. */
     lookupIntervalMs: 10_000,
+    /** First look-up after an unclear create (the channel's events usually carry it by then). */
+    firstLookupDelayMs: 3_000,
     /** Longest time from marking an attempt in flight to the start of its last request byte. */
     sendWindowMs: 30_000,
-    /** Margin around the ledger's times for the analytics query interval (clock skew). */
-    lookupMarginMs: 24 * 3_600_000,
     /** Backoff (full jitter) of creates that were surely not applied (429/503/unreachable). */
     retryBaseDelayMs: 5_000,
     retryMaxDelayMs: 300_000,
@@ -129,6 +129,10 @@ export const POLICY = {
     sweepMaxSpacingMs: 6 * 3_600_000,
     /** Platform reads in flight at once. */
     concurrency: 4,
+    /** Longest spacing of reads of a live call that has not changed (tracker nextPollAt). */
+    activeMaxSpacingMs: 30_000,
+    /** A platform-side schedule/queue change is recorded only once the ledger row has been still this long. */
+    platformChangeSettleMs: 60_000,
   },
 
   notifications: {

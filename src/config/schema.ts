@@ -4,7 +4,6 @@
  * the relations between values (checkPolicy) and reports problems.
  */
 import { z } from 'zod';
-import { LIMITS } from '../domain/limits.js';
 import { normalisePhone } from '../domain/phone.js';
 import { QueuePolicyObjectSchema, refineQueuePolicy } from '../domain/policy.js';
 import { CALLBACK_STATUSES } from '../domain/types.js';
@@ -222,6 +221,12 @@ export const TrackingSchema = z.strictObject({
    * after the platform's analytics lag, seconds to minutes).
    */
   readMode: z.enum(['get', 'analytics']).default('get'),
+  /**
+   * Listen to the notification channel in poll mode too: its callback events settle an unclear
+   * create within seconds (the look-up by callbackId reads them) and bring changes early. A few
+   * platform calls a day; off = the look-up waits for the search and analytics windows.
+   */
+  channel: z.boolean().default(true),
   /** Event mode: no message (event or heartbeat, sent every 30 s) for this long → reconnect. */
   heartbeatTimeoutMs: positiveInt.default(POLICY.tracking.heartbeatTimeoutMs),
   /** How often callbacks that can have changed (due, dialing, recently changed) are polled. */
@@ -242,6 +247,7 @@ export const SubmitterSchema = z.strictObject({
   sendWindowMs: positiveInt.optional(),
   analyticsLagMs: positiveInt.optional(),
   lookupIntervalMs: positiveInt.optional(),
+  firstLookupDelayMs: positiveInt.optional(),
   pollIntervalMs: positiveInt.optional(),
   retryBaseDelayMs: positiveInt.optional(),
   retryMaxDelayMs: positiveInt.optional(),

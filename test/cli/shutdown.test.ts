@@ -128,7 +128,8 @@ describe('serve under SIGTERM while the platform is unreachable', () => {
     await exited(sim);
     // The tracker is now mid-pass, retrying its reads (at +5 s, +15 s … after each change) with
     // backoff: before the stop signal reached them, such a pass held the stop for minutes.
-    const trackerRetrying = /GET \/api\/v2\/conversations\/callbacks\/\{id\}[^\n]*genesys request retried/;
+    // (The tracker reads the whole conversation: GET /api/v2/conversations/{id}.)
+    const trackerRetrying = /GET \/api\/v2\/conversations\/\{id\}[^\n]*genesys request retried/;
     await waitFor('the tracker retrying its reads', () => trackerRetrying.test(log), {
       timeoutMs: 60_000,
       intervalMs: 50,
