@@ -35,6 +35,9 @@ async function callsPerCallback(instances: number, mode: 'poll' | 'events') {
     customers: 100,
     seed: 11,
     requestsPerMinute: 100_000,
+    // The default timings: at test speed (2 s) a loaded machine can delay a heartbeat past the
+    // timeout, hand the listener over and make the sweep repair the gap with extra reads.
+    cluster: { heartbeatIntervalMs: 2_000, memberTimeoutMs: 10_000 },
     config: (base) => ({ ...base, tracking: { ...(base['tracking'] as object), mode } }),
   });
   try {

@@ -203,7 +203,7 @@ export async function run(): Promise<void> {
   let batchedReads = 0;
   const readsByConversation = new Map<string, { beforeDue: number; afterDue: number }>();
   const trackedGenesys = {
-    getCallbackConversation: (id: string) => {
+    getConversation: (id: string) => {
       const due = scheduledByConversation.get(id) ?? simA.control.conversation(id)?.callbackScheduledTime;
       const dueMs = typeof due === 'string' ? Date.parse(due) : (due ?? 0);
       scheduledByConversation.set(id, dueMs);
@@ -212,7 +212,7 @@ export async function run(): Promise<void> {
       const phase = clock.now() < dueMs ? 'beforeDue' : 'afterDue';
       reads[phase]++;
       per[phase]++;
-      return genesysA.getCallbackConversation(id);
+      return genesysA.getConversation(id);
     },
     // readMode 'analytics' only: one details query per tracker pass (per 100 callbacks).
     getConversationsByIds: (ids: readonly string[], from: number, to: number) => {
@@ -291,7 +291,7 @@ export async function run(): Promise<void> {
       if (genesysB) {
         const due = [...naiveOpen.values()].filter((it) => now - it.lastPollAtMs >= NAIVE_POLL_MS);
         await mapLimit(due, 16, async (it) => {
-          const conv = await genesysB.getCallbackConversation(it.conversationId);
+          const conv = await genesysB.getConversation(it.conversationId);
           it.lastPollAtMs = now;
           const mapped = mapConversation(conv);
           if (mapped.status !== 'pending') {

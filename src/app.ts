@@ -38,6 +38,7 @@ import { type CallbackdConfig, genesysEndpoints } from './config/schema.js';
 import { seedDemoCallbacks, withDemoCustomers } from './demo-traffic.js';
 import { type Clock, SCOPES, systemClock } from './domain/types.js';
 import { createGenesysClient, type GenesysClient, type GenesysClientOptions } from './genesys/client.js';
+import { createCallbackEventIndex, createCallbackLookup } from './genesys/lookup.js';
 import { bucketBurst } from './genesys/rate-limit.js';
 import { cancelFollowupTask } from './jobs/cancel-followup.js';
 import { createCapacityGate, type SharedCapacityCache } from './jobs/capacity.js';
@@ -189,12 +190,24 @@ function startWorkers(
   // The job kinds: one leased loop each, each releasing only its own leases on stop.
   const jobs = new JobRuntime({ store, clock, workerId, logger: log });
 
+  // The look-up by callbackId (unclear creates, cancels of in-flight creates) reads the channel's
+  // callback events first; search and analytics windows carry it when the channel is down.
+  const eventIndex = createCallbackEventIndex();
+  const lag = config.submitter.analyticsLagMs;
+  const lookup = createCallbackLookup({
+    genesys,
+    clock,
+    events: eventIndex,
+    searchLagMs: lag,
+    detailsLagMs: lag,
+  });
   const submitter = jobs.register(
     submitTask({
       store,
       genesys,
       clock,
       workerId,
+      lookup,
       capacity: createCapacityGate({
         genesys,
         clock,
@@ -225,20 +238,22 @@ function startWorkers(
     ...deps.trackingSplit,
   });
   loop('tracker', config.tracking.pollIntervalMs, () => tracker.runOnce());
-  const listener = eventMode
-    ? createEventsListener({
-        store,
-        genesys,
-        tracker,
-        clock,
-        queueIds: Object.keys(config.queues),
-        heartbeatTimeoutMs: config.tracking.heartbeatTimeoutMs,
-        onError: (err, context) => log.warn({ err, context }, 'tracking events listener'),
-        onState: (state, detail) => log.info({ ...detail, state }, 'tracking events channel'),
-      })
-    : null;
+  const listener =
+    eventMode || config.tracking.channel
+      ? createEventsListener({
+          store,
+          genesys,
+          tracker,
+          clock,
+          eventIndex,
+          queueIds: Object.keys(config.queues),
+          heartbeatTimeoutMs: config.tracking.heartbeatTimeoutMs,
+          onError: (err, context) => log.warn({ err, context }, 'tracking events listener'),
+          onState: (state, detail) => log.info({ ...detail, state }, 'tracking events channel'),
+        })
+      : null;
 
-  jobs.register(cancelFollowupTask({ store, genesys, clock }));
+  jobs.register(cancelFollowupTask({ store, genesys, lookup, clock }));
   jobs.register(rescheduleFollowupTask({ store, genesys, clock, policies }));
 
   if (config.crm.webhookUrl && config.crm.secret) {

@@ -15,7 +15,8 @@
  */
 import { WebSocket } from 'ws';
 import type { Clock, EpochMs } from '../domain/types.js';
-import { fromCallbackConversation } from '../genesys/client.js';
+import { fromCallbackConversation } from '../genesys/conversation-read.js';
+import type { CallbackEventIndex } from '../genesys/lookup.js';
 import { ATTR } from '../genesys/mapping.js';
 import {
   type GenesysPort,
@@ -30,10 +31,12 @@ import { sleep } from '../shared/sleep.js';
 
 export interface EventsListenerOptions {
   store: Store;
-  genesys: NotificationsPort & Pick<GenesysPort, 'getCallbackConversation'>;
+  genesys: NotificationsPort & Pick<GenesysPort, 'getConversation'>;
   tracker: Pick<Tracker, 'applyConversation'>;
   /** Platform time: heartbeat silence and channel expiry are measured on it. */
   clock: Clock;
+  /** Every callback event's conversation is noted here: the submitter's look-up by callbackId reads it. */
+  eventIndex?: CallbackEventIndex;
   /** Queues whose callback topic is subscribed. */
   queueIds: readonly string[];
   /** No message (event or heartbeat) for this long: the socket is taken as dead and replaced. */
@@ -226,13 +229,15 @@ export function createEventsListener(options: EventsListenerOptions): EventsList
   async function handleEvent(body: unknown): Promise<void> {
     const b = (body ?? {}) as { id?: unknown; participants?: unknown };
     if (typeof b.id !== 'string') return void stats.ignored++;
+    let conversation: PlatformConversation = fromCallbackConversation(body, b.id, 'event');
+    // Before the ledger check: an unclear create has no conversation id in the ledger yet.
+    options.eventIndex?.note(conversation);
     const rec = await findRecord(b.id, b.participants);
     if (!rec) return void stats.ignored++;
-    let conversation: PlatformConversation = fromCallbackConversation(body, b.id);
     if (conversation.participants.length === 0 || conversation.participants.some((p) => !p.state)) {
       // A body without the participants' states cannot be mapped: read the conversation.
       stats.reads++;
-      conversation = await genesys.getCallbackConversation(b.id);
+      conversation = await genesys.getConversation(b.id);
     }
     if (await tracker.applyConversation(rec, conversation)) stats.applied++;
   }

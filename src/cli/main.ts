@@ -331,13 +331,50 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
 
   program
     .command('doctor')
-    .description('dry run against the platform: credentials, permissions, queues, wrap-up codes, DIDs')
+    .description(
+      'dry run against the platform: credentials, permissions, queues, wrap-up codes, DIDs; --probe checks each platform assumption with one real callback far ahead (disconnected again)',
+    )
     .addOption(configOption())
-    .action(async (opts: { config?: string }) => {
-      const config = await readConfig(opts.config);
-      const { runDoctor } = await import('./commands/doctor.js');
-      setExit(await runDoctor(config, stdio.out));
-    });
+    .option('--probe', 'create one probe callback far ahead and check every assumption callbackd relies on')
+    .option('--queue <id>', 'with --probe: the configured queue to probe')
+    .option(
+      '--number <e164>',
+      'with --probe: the callback number (it is never dialled: scheduled 7 days ahead, then disconnected)',
+    )
+    .option('--json', 'with --probe: the report as JSON')
+    .option(
+      '--wait-seconds <n>',
+      'with --probe: how long each look-up strategy may take to find the probe',
+      '120',
+    )
+    .action(
+      async (opts: {
+        config?: string;
+        probe?: boolean;
+        queue?: string;
+        number?: string;
+        json?: boolean;
+        waitSeconds: string;
+      }) => {
+        const config = await readConfig(opts.config);
+        const { runDoctor, runDoctorProbe } = await import('./commands/doctor.js');
+        if (!opts.probe) return setExit(await runDoctor(config, stdio.out));
+        const waitSeconds = Number(opts.waitSeconds);
+        if (!opts.queue || !opts.number || !Number.isInteger(waitSeconds) || waitSeconds < 1) {
+          throw usageError(
+            'doctor --probe needs --queue <configured queue id> and --number <E.164>, and --wait-seconds a whole number',
+          );
+        }
+        setExit(
+          await runDoctorProbe(config, stdio.out, {
+            queue: opts.queue,
+            number: opts.number,
+            json: opts.json === true,
+            waitSeconds,
+          }),
+        );
+      },
+    );
 
   return program;
 }

@@ -12,6 +12,15 @@ export const DEMO_CUSTOMER_EXTERNAL_ID = 'CRM-998271';
 const timeoutSeconds = { min: 30, max: 3600, default: 300 };
 const rejectionRetry = { attempts: 3, delayMinutes: { min: 15, max: 30 } };
 const callingWindow = { start: '08:00', end: '21:00' };
+/** What the demo org's wrap-up codes mean (the simulator's agents pick them after each attempt). */
+const wrapUpOutcomes = {
+  NO_ANSWER: { status: 'expired', unreached: 'noAnswer' },
+  BUSY: { status: 'expired', unreached: 'busy' },
+  VOICEMAIL: { status: 'expired', unreached: 'voicemail' },
+  CALL_FAILED: { status: 'rejected', reason: 'PLATFORM_REJECTED' },
+  // Set by a flow that refuses a callback for capacity: resubmitted per rejectionRetry.
+  QUEUE_FULL: { status: 'rejected', reason: 'QUEUE_FULL' },
+} as const;
 
 export function defaultConfigInput(): CallbackdConfigInput {
   // A fresh object per call: callers (and the merge) may mutate it.
@@ -32,6 +41,7 @@ export function defaultConfigInput(): CallbackdConfigInput {
         maxCallbacks: 1000,
         verification: 'none',
         wrapUpCodes: ['PROGRAMMATIC_CALLBACK', 'RESOLVED'],
+        wrapUpOutcomes: { ...wrapUpOutcomes },
         defaultPriority: 0,
         timeoutSeconds: { ...timeoutSeconds },
         dids: [{ number: '+18005551234', sameFromTo: false }],
@@ -50,6 +60,7 @@ export function defaultConfigInput(): CallbackdConfigInput {
         overflowQueueId: SUPPORT_QUEUE_ID,
         verification: 'dtmf',
         wrapUpCodes: ['PROGRAMMATIC_CALLBACK', 'BILLING_FOLLOW_UP'],
+        wrapUpOutcomes: { ...wrapUpOutcomes },
         defaultPriority: 0,
         timeoutSeconds: { ...timeoutSeconds },
         dids: [{ number: '+18005551235', sameFromTo: true }],

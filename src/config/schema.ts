@@ -218,6 +218,12 @@ export const TrackingSchema = z.strictObject({
    * after the platform's analytics lag, seconds to minutes).
    */
   readMode: z.enum(['get', 'analytics']).default('get'),
+  /**
+   * Listen to the notification channel in poll mode too: its callback events settle an unclear
+   * create within seconds (the look-up by callbackId reads them) and bring changes early. A few
+   * platform calls a day; off = the look-up waits for the search and analytics windows.
+   */
+  channel: z.boolean().default(true),
   /** Event mode: no message (event or heartbeat, sent every 30 s) for this long → reconnect. */
   heartbeatTimeoutMs: positiveInt.default(60_000),
   /** How often callbacks that can have changed (due, dialing, recently changed) are polled. */
@@ -238,6 +244,7 @@ export const SubmitterSchema = z.strictObject({
   sendWindowMs: positiveInt.optional(),
   analyticsLagMs: positiveInt.optional(),
   lookupIntervalMs: positiveInt.optional(),
+  firstLookupDelayMs: positiveInt.optional(),
   pollIntervalMs: positiveInt.optional(),
   retryBaseDelayMs: positiveInt.optional(),
   retryMaxDelayMs: positiveInt.optional(),

@@ -106,10 +106,22 @@ export const ERROR_CODES = {
   NO_ANSWER: 'NO_ANSWER',
   CANCELLED_BY_USER: 'CANCELLED_BY_USER',
   DISCONNECTED_ON_PLATFORM: 'DISCONNECTED_ON_PLATFORM',
+  /** The customer's line was busy (from a wrap-up code mapped in wrapUpOutcomes). */
+  BUSY: 'BUSY',
+  /** The call reached a voicemail (from a wrap-up code mapped in wrapUpOutcomes). */
+  VOICEMAIL: 'VOICEMAIL',
+  /** The customer answered but the flow ended before an agent (DTMF not verified, timeout). */
+  VERIFICATION_FAILED: 'VERIFICATION_FAILED',
+  /** The platform ended the conversation with a code callbackd has no rule for; the raw code is in the message. */
+  PLATFORM_OUTCOME_UNKNOWN: 'PLATFORM_OUTCOME_UNKNOWN',
 
   // --- history reasons on a same-status or routing change ---------------------------------------
   ROUTED_TO_OVERFLOW: 'ROUTED_TO_OVERFLOW',
   RESCHEDULED: 'RESCHEDULED',
+  /** An unclear create was found on the platform by the look-up and adopted (message names the strategy). */
+  LOOKUP_ADOPTED: 'LOOKUP_ADOPTED',
+  /** The scheduled time or queue was changed on the platform (an agent or supervisor), not through callbackd. */
+  CHANGED_ON_PLATFORM: 'CHANGED_ON_PLATFORM',
   /** An attempt did not reach the customer; the next one is scheduled. */
   REATTEMPT_SCHEDULED: 'REATTEMPT_SCHEDULED',
 } as const;
@@ -185,10 +197,19 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<ErrorCode, string>> = {
   PLATFORM_REJECTED: 'The platform refused the callback.',
   RETRIES_EXHAUSTED:
     'Every allowed attempt was used: refused for capacity, or (re-attempts) the customer was not reached.',
-  NO_ANSWER: 'The timeout passed without answer or DTMF verification.',
+  NO_ANSWER: 'The customer did not answer.',
   CANCELLED_BY_USER: 'Cancelled through the API.',
   DISCONNECTED_ON_PLATFORM: 'The callback was disconnected on the platform without reaching the customer.',
+  BUSY: "The customer's line was busy.",
+  VOICEMAIL: 'The call reached a voicemail, not the customer.',
+  VERIFICATION_FAILED:
+    'The customer answered but did not complete verification before an agent took the call.',
+  PLATFORM_OUTCOME_UNKNOWN:
+    'The platform ended the callback with a code callbackd does not know; the raw code is kept in the message. Map it in wrapUpOutcomes if it has a meaning for you.',
   ROUTED_TO_OVERFLOW: 'The queue was full; the callback went to its overflow queue.',
   RESCHEDULED: 'The scheduled time or number was changed.',
+  LOOKUP_ADOPTED:
+    'An unclear create was found on the platform by its callbackId and adopted (not sent again).',
+  CHANGED_ON_PLATFORM: 'The scheduled time or queue was changed on the platform by an agent or supervisor.',
   REATTEMPT_SCHEDULED: 'The attempt did not reach the customer; the next attempt is scheduled.',
 };

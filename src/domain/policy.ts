@@ -83,6 +83,25 @@ export const DidSchema = z.strictObject({
 });
 export type Did = z.infer<typeof DidSchema>;
 
+/**
+ * What an agent's wrap-up code (or a flow's end code) means for callbackd: the agent's wrap-up is
+ * often the only record of "no answer" or "voicemail" (GENESYS.md), so the queue names it here.
+ */
+export const WrapUpOutcomeSchema = z
+  .strictObject({
+    status: z.enum(['completed', 'expired', 'rejected']),
+    /** statusReason.code to record; defaults by status and unreached (NO_ANSWER, BUSY, VOICEMAIL, PLATFORM_REJECTED). */
+    reason: z
+      .string()
+      .regex(/^[A-Z][A-Z0-9_]*$/, { message: 'expected an upper-case reason code such as NO_ANSWER' })
+      .optional(),
+    /** Why the customer was not reached; only with status expired (default noAnswer). */
+    unreached: z.enum(['noAnswer', 'busy', 'voicemail']).optional(),
+  })
+  .refine((o) => o.unreached === undefined || o.status === 'expired', {
+    message: 'expected unreached only with status expired',
+  });
+export type WrapUpOutcome = z.infer<typeof WrapUpOutcomeSchema>;
 const minutesOfDelay = z
   .number()
   .positive()
@@ -128,6 +147,8 @@ export const QueuePolicyObjectSchema = z.strictObject({
   overflowQueueId: z.string().min(1).optional(),
   verification: z.enum(['dtmf', 'none']).default('none'),
   wrapUpCodes: z.array(z.string().min(1)).default([]),
+  /** Wrap-up code (as the platform reports it) → the outcome it decides. */
+  wrapUpOutcomes: z.record(z.string().min(1), WrapUpOutcomeSchema).default({}),
   defaultPriority: z.number().int().default(LIMITS.defaultPriority),
   timeoutSeconds: z
     .strictObject({

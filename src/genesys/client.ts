@@ -7,16 +7,29 @@ import { Agent, type Dispatcher } from 'undici';
 import type { CallbackSpec, Clock, EpochMs } from '../domain/types.js';
 import { systemClock } from '../domain/types.js';
 import { type AuthLogger, TokenProvider } from './auth.js';
+import {
+  type AttributeSearchRow,
+  compact,
+  fromAnalyticsConversation,
+  fromAttributeSearchRow,
+  fromCallbackConversation,
+  fromConversation,
+} from './conversation-read.js';
 import type { RequestLimiter } from './limiter.js';
 import {
   DISCONNECT_BODY,
-  toCallbackIdQuery,
+  toAttributeSearchRequest,
+  toCallbackCandidatesQuery,
   toConversationIdsQuery,
   toCreateCallbackCommand,
   toPatchCallbackRequest,
   toQueueObservationQuery,
 } from './mapping.js';
+import { HeaderPacer } from './pacing.js';
 import {
+  type AttributeSearchPage,
+  type CallbackCandidatesQuery,
+  type CandidatesPage,
   type CreateCallbackOptions,
   type CreatedCallback,
   type GenesysPort,
@@ -24,13 +37,14 @@ import {
   type NotificationsPort,
   type PlatformConversation,
   PlatformError,
-  type PlatformParticipant,
   type QueueObservation,
   type SubscribedTopic,
 } from './port.js';
 import { TokenBucket } from './rate-limit.js';
 import { errorFromAnswer, errorFromFailure, FullJitterBackoff, RetryPolicy, type Sleep } from './retry.js';
 import { exchange, type HttpAnswer } from './transport.js';
+
+export { fromAnalyticsConversation, fromCallbackConversation, fromConversation };
 
 export type GenesysLogger = AuthLogger;
 
@@ -72,6 +86,11 @@ export interface GenesysClientStats {
   /** Answers of 429 Too Many Requests (the platform's rate limit pushed back). */
   throttled: number;
   tokenRequests: number;
+  /** Answers that carried inin-ratelimit-* headers. */
+  headersSeen: number;
+  /** Requests slowed by a resource's inin-ratelimit-* headers, and for how long in total. */
+  pacedRequests: number;
+  pacedMs: number;
 }
 
 export interface GenesysClient extends GenesysPort, NotificationsPort {
@@ -118,7 +137,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     options.dispatcher ??
     new Agent({ connect: { timeout: Math.min(requestTimeoutMs, 10_000) }, keepAliveTimeout: 4_000 });
   const logger = options.logger;
-  const stats: GenesysClientStats = { requests: 0, retries: 0, throttled: 0, tokenRequests: 0 };
+  const stats = { requests: 0, retries: 0, throttled: 0, tokenRequests: 0 };
 
   const backoff = new FullJitterBackoff(
     {
@@ -156,16 +175,37 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     logger,
     retry: policy(true, 'POST /oauth/token'),
   });
+  const requestsPerMinute = options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? GENESYS_DEFAULTS.maxRetryAfterMs;
   const limiter: RequestLimiter =
     options.limiter ??
     new TokenBucket({
-      requestsPerMinute: options.requestsPerMinute ?? GENESYS_DEFAULTS.requestsPerMinute,
+      requestsPerMinute,
       burst: options.burst,
       clock,
       sleep: options.sleep,
     });
+  // In front of the budget: slows only a resource whose own headers say it is nearly spent.
+  const pacer = new HeaderPacer({ clock, sleep: options.sleep, bucketPerMinute: requestsPerMinute });
 
   async function send(call: Call, token: string) {
+    checkWindow(call);
+    const paceMs = pacer.reserve(call.op);
+    if (paceMs > maxRetryAfterMs) {
+      // Like a long Retry-After: the caller reschedules instead of holding a worker (nothing sent).
+      throw new PassThrough(
+        new PlatformError(
+          'retryable',
+          {
+            code: 'PLATFORM_RATE_LIMITED',
+            message: `Not sent: the platform's rate-limit headers leave ${call.op} no room for ${Math.ceil(paceMs / 1000)} s; try again then.`,
+          },
+          null,
+          paceMs,
+        ),
+      );
+    }
+    await pacer.wait(call.op, paceMs);
     checkWindow(call);
     // A call with a send window takes a budget slot only if the slot comes in time: a slot it
     // could not use would be lost to every other call (and, shared, to every other instance).
@@ -174,7 +214,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
     if (!(await acquireBudget(maxWaitMs)) && maxWaitMs !== undefined) throw new PassThrough(windowClosed());
     checkWindow(call);
     stats.requests++;
-    return exchange(dispatcher, {
+    const ex = await exchange(dispatcher, {
       method: call.method,
       url: baseUrl + call.path,
       headers: {
@@ -185,6 +225,12 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
       timeoutMs: requestTimeoutMs,
     });
+    if (ex.type === 'answer') {
+      const retryAfterMs =
+        ex.answer.status === 429 ? errorFromAnswer(ex.answer, clock.now()).retryAfterMs : undefined;
+      pacer.observe(call.op, ex.answer, retryAfterMs);
+    }
+    return ex;
   }
 
   async function acquireBudget(maxWaitMs: number | undefined): Promise<boolean> {
@@ -327,16 +373,47 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       });
     },
 
-    async findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]> {
+    async getConversation(conversationId: string): Promise<PlatformConversation> {
+      const answer = await call({
+        op: 'GET /api/v2/conversations/{id}',
+        method: 'GET',
+        path: `/api/v2/conversations/${encodeURIComponent(conversationId)}`,
+        idempotent: true,
+      });
+      return fromConversation(answer.body, conversationId);
+    },
+
+    async searchAttributes(from: EpochMs, to: EpochMs, maxPages: number): Promise<AttributeSearchPage> {
+      const rows: AttributeSearchRow[] = [];
+      let cursor: string | undefined;
+      for (let page = 1; page <= maxPages; page++) {
+        const answer = await call({
+          op: 'POST /api/v2/conversations/participants/attributes/search',
+          method: 'POST',
+          path: '/api/v2/conversations/participants/attributes/search',
+          body: toAttributeSearchRequest(new Date(from).toISOString(), new Date(to).toISOString(), cursor),
+          idempotent: true,
+        });
+        const b = (answer.body ?? {}) as { results?: unknown; cursor?: unknown };
+        const results = Array.isArray(b.results) ? b.results : [];
+        rows.push(
+          ...results.map(fromAttributeSearchRow).filter((r): r is AttributeSearchRow => r !== undefined),
+        );
+        cursor = typeof b.cursor === 'string' && b.cursor !== '' && results.length > 0 ? b.cursor : undefined;
+        if (cursor === undefined) return { rows, complete: true, pages: page };
+      }
+      return { rows, complete: false, pages: maxPages };
+    },
+
+    async findCallbackCandidates(q: CallbackCandidatesQuery): Promise<CandidatesPage> {
       const out: PlatformConversation[] = [];
-      const fromIso = new Date(from).toISOString();
-      const toIso = new Date(Math.max(to, from + 1)).toISOString();
-      for (let page = 1; page <= GENESYS_DEFAULTS.maxPages; page++) {
+      const size = GENESYS_DEFAULTS.pageSize;
+      for (let page = 1; page <= q.maxPages; page++) {
         const answer = await call({
           op: 'POST /api/v2/analytics/conversations/details/query',
           method: 'POST',
           path: '/api/v2/analytics/conversations/details/query',
-          body: toCallbackIdQuery(callbackId, fromIso, toIso, page, GENESYS_DEFAULTS.pageSize),
+          body: toCallbackCandidatesQuery(q, page, size),
           idempotent: true,
         });
         const b = (answer.body ?? {}) as { conversations?: unknown; totalHits?: unknown };
@@ -345,9 +422,11 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
           ...convs.map(fromAnalyticsConversation).filter((c): c is PlatformConversation => c !== undefined),
         );
         const total = typeof b.totalHits === 'number' ? b.totalHits : undefined;
-        if (convs.length < GENESYS_DEFAULTS.pageSize || (total !== undefined && out.length >= total)) break;
+        if (convs.length < size || (total !== undefined && out.length >= total)) {
+          return { conversations: out, complete: true, pages: page };
+        }
       }
-      return out;
+      return { conversations: out, complete: false, pages: q.maxPages };
     },
 
     async getConversationsByIds(
@@ -491,7 +570,7 @@ export function createGenesysClient(options: GenesysClientOptions): GenesysClien
       });
     },
 
-    stats: () => ({ ...stats, tokenRequests: auth.requests }),
+    stats: () => ({ ...stats, tokenRequests: auth.requests, ...pacer.stats }),
 
     async close() {
       if (ownDispatcher) await dispatcher.close();
@@ -506,94 +585,4 @@ function entities(body: unknown): Record<string, unknown>[] {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
-}
-
-function strMap(v: unknown): Record<string, string> | undefined {
-  if (!v || typeof v !== 'object') return undefined;
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k] = val;
-  return out;
-}
-
-function strArray(v: unknown): string[] | undefined {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
-}
-
-function errorInfoOf(v: unknown): PlatformParticipant['errorInfo'] {
-  if (!v || typeof v !== 'object') return undefined;
-  const e = v as { code?: unknown; message?: unknown };
-  return compact({ code: str(e.code), message: str(e.message) });
-}
-
-function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
-}
-
-/** CallbackConversation (GET) → PlatformConversation. */
-export function fromCallbackConversation(body: unknown, fallbackId: string): PlatformConversation {
-  const b = (body ?? {}) as { id?: unknown; participants?: unknown };
-  const participants = Array.isArray(b.participants) ? b.participants : [];
-  return {
-    id: str(b.id) ?? fallbackId,
-    participants: participants.map((p: Record<string, unknown>) =>
-      compact<PlatformParticipant>({
-        id: str(p.id),
-        purpose: str(p.purpose),
-        state: str(p.state),
-        disconnectType: str(p.disconnectType),
-        callbackNumbers: strArray(p.callbackNumbers),
-        callbackScheduledTime: str(p.callbackScheduledTime),
-        attributes: strMap(p.attributes),
-        queueId: str((p.queue as { id?: unknown } | undefined)?.id),
-        startTime: str(p.startTime),
-        connectedTime: str(p.connectedTime),
-        endTime: str(p.endTime),
-        wrapupCode: str((p.wrapup as { code?: unknown } | undefined)?.code),
-        errorInfo: errorInfoOf(p.errorInfo),
-      }),
-    ),
-  };
-}
-
-/**
- * Analytics conversation details → PlatformConversation, as far as analytics tells: purpose,
- * callback fields of the first session, connected when a segment of type "interact" exists,
- * the last segment's disconnect type, the conversation's end, and attributes when the answer
- * carries them (the "WithoutAttributes" model usually does not).
- */
-export function fromAnalyticsConversation(raw: unknown): PlatformConversation | undefined {
-  const c = (raw ?? {}) as {
-    conversationId?: unknown;
-    conversationStart?: unknown;
-    conversationEnd?: unknown;
-    participants?: unknown;
-  };
-  const id = str(c.conversationId);
-  if (!id) return undefined;
-  const participants = Array.isArray(c.participants) ? c.participants : [];
-  return {
-    id,
-    participants: participants.map((p: Record<string, unknown>) => {
-      const sessions = Array.isArray(p.sessions) ? (p.sessions as Record<string, unknown>[]) : [];
-      const first = sessions[0] ?? {};
-      const segments = sessions.flatMap((s) =>
-        Array.isArray(s.segments) ? (s.segments as Record<string, unknown>[]) : [],
-      );
-      const last = segments[segments.length - 1] ?? {};
-      const interact = segments.find((s) => s.segmentType === 'interact');
-      return compact<PlatformParticipant>({
-        id: str(p.participantId),
-        purpose: str(p.purpose),
-        disconnectType: str(last.disconnectType),
-        callbackNumbers: strArray(first.callbackNumbers),
-        callbackScheduledTime: str(first.callbackScheduledTime),
-        attributes: strMap(p.attributes),
-        queueId: str(last.queueId),
-        startTime: str(c.conversationStart),
-        connectedTime: str(interact?.segmentStart),
-        endTime: str(c.conversationEnd),
-      });
-    }),
-  };
 }

@@ -101,31 +101,66 @@ function detailsQueryPage(
   };
 }
 
-/** Analytics details query: conversations whose participants carry attribute callbackId = id. */
-export function toCallbackIdQuery(
-  callbackId: string,
-  fromIso: string,
-  toIso: string,
+/**
+ * Analytics details query for look-up candidates: callback segments of these queues to this number.
+ * Only dimension predicates: a `property` predicate matches indexed segment properties, never
+ * participant attributes, so the callbackId itself cannot be a filter (GENESYS.md).
+ */
+export function toCallbackCandidatesQuery(
+  q: { queueIds: readonly string[]; callbackNumber: string; from: number; to: number },
   pageNumber: number,
   pageSize: number,
 ): Models.ConversationQuery {
+  const dim = (dimension: string, value: string) =>
+    ({
+      type: 'dimension',
+      dimension,
+      operator: 'matches',
+      value,
+    }) satisfies Models.SegmentDetailQueryPredicate;
   return {
-    ...detailsQueryPage(fromIso, toIso, pageNumber, pageSize),
+    ...detailsQueryPage(
+      new Date(q.from).toISOString(),
+      new Date(Math.max(q.to, q.from + 1)).toISOString(),
+      pageNumber,
+      pageSize,
+    ),
     segmentFilters: [
       {
         type: 'and',
-        predicates: [
-          {
-            type: 'property',
-            propertyType: 'string',
-            property: ATTR.callbackId,
-            operator: 'matches',
-            value: callbackId,
-          } satisfies Models.SegmentDetailQueryPredicate,
-        ],
+        predicates: [dim('mediaType', 'callback'), dim('callbackNumber', q.callbackNumber)],
+        ...(q.queueIds.length > 0
+          ? {
+              clauses: [
+                {
+                  type: 'or',
+                  predicates: q.queueIds.map((id) => dim('queueId', id)),
+                } satisfies Models.SegmentDetailQueryClause,
+              ],
+            }
+          : {}),
       } satisfies Models.SegmentDetailQueryFilter,
     ],
   } satisfies Models.ConversationQuery;
+}
+
+/** Participant-attributes search over [fromIso, toIso] on startTime (the only date field it searches). */
+export function toAttributeSearchRequest(
+  fromIso: string,
+  toIso: string,
+  cursor?: string,
+): Models.ConversationParticipantSearchRequest {
+  return {
+    query: [
+      {
+        type: 'DATE_RANGE',
+        fields: ['startTime'],
+        startValue: fromIso,
+        endValue: toIso,
+      } satisfies Models.ConversationParticipantSearchCriteria,
+    ],
+    ...(cursor !== undefined ? { cursor } : {}),
+  } satisfies Models.ConversationParticipantSearchRequest;
 }
 
 export const OBSERVATION_METRICS = ['oWaiting', 'oInteracting'] as const;

@@ -3,6 +3,26 @@
  * HTTP; the engine depends only on this interface.
  */
 import type { CallbackSpec, EpochMs, Reason } from '../domain/types.js';
+import type { AttributeSearchRow } from './conversation-read.js';
+
+export type { AttributeSearchRow };
+
+/**
+ * One voice leg (`Call` in GET /api/v2/conversations/{id}, a `voice` session in analytics): the
+ * platform places the call to the customer as a separate media inside the callback's conversation.
+ */
+export interface PlatformCallLeg {
+  id?: string;
+  state?: string;
+  /** inbound | outbound. */
+  direction?: string;
+  /** When the leg began (alerting/dialling), as far as the source tells. */
+  startTime?: string;
+  connectedTime?: string;
+  disconnectedTime?: string;
+  disconnectType?: string;
+  errorInfo?: { code?: string; message?: string };
+}
 
 /** The platform's conversation, reduced to what callbackd's state mapping reads. */
 export interface PlatformParticipant {
@@ -18,13 +38,55 @@ export interface PlatformParticipant {
   connectedTime?: string;
   endTime?: string;
   wrapupCode?: string;
-  /** Why the platform ended this leg with an error (e.g. callback.capacity.exceeded). */
+  /** The wrap-up code's name, when the read carries it (wrapup.code is often the code's id). */
+  wrapupName?: string;
+  /** Why the platform ended the callback media with an error. */
   errorInfo?: { code?: string; message?: string };
+  /** True when this participant holds callback media (state … above are that media's). */
+  callbackMedia?: boolean;
+  /** Voice legs of this participant (only in reads that carry them: see PlatformConversation.source). */
+  calls?: PlatformCallLeg[];
+  /** The platform expects a wrap-up from this participant (agent). */
+  wrapupRequired?: boolean;
 }
+
+/**
+ * Where a conversation was read from. Only 'conversation' (GET /api/v2/conversations/{id}) and
+ * 'analytics' carry the voice legs; 'callback' (GET …/conversations/callbacks/{id}) and 'event'
+ * (queue callback topic) hold the callback media only, so they can say that a conversation ended
+ * but not how.
+ */
+export type ConversationSource = 'conversation' | 'callback' | 'analytics' | 'event';
 
 export interface PlatformConversation {
   id: string;
   participants: PlatformParticipant[];
+  /** Absent: treated as 'callback' (callback media only). */
+  source?: ConversationSource;
+  /** When the conversation started (analytics conversationStart), when the read says. */
+  startTime?: string;
+}
+
+export interface AttributeSearchPage {
+  rows: AttributeSearchRow[];
+  complete: boolean;
+  /** Requests made. */
+  pages: number;
+}
+
+export interface CallbackCandidatesQuery {
+  queueIds: readonly string[];
+  callbackNumber: string;
+  from: EpochMs;
+  to: EpochMs;
+  maxPages: number;
+}
+
+export interface CandidatesPage {
+  conversations: PlatformConversation[];
+  complete: boolean;
+  /** Requests made. */
+  pages: number;
 }
 
 export interface CreatedCallback {
@@ -70,8 +132,21 @@ export interface GenesysPort {
   getCallbackConversation(conversationId: string): Promise<PlatformConversation>;
   rescheduleCallback(conversationId: string, spec: CallbackSpec): Promise<void>;
   disconnectCallback(conversationId: string): Promise<void>;
-  /** Conversations whose participants carry attribute callbackId = id, created in [from, to). */
-  findByCallbackId(callbackId: string, from: EpochMs, to: EpochMs): Promise<PlatformConversation[]>;
+  /**
+   * The whole conversation (GET /api/v2/conversations/{id}): every participant's callback media,
+   * voice legs and wrap-up. What the tracker maps an outcome from.
+   */
+  getConversation(conversationId: string): Promise<PlatformConversation>;
+  /**
+   * Participant-attributes search, DATE_RANGE on startTime in [from, to] (at most 24 h), at most
+   * maxPages cursor pages. `complete` false when pages were left unread.
+   */
+  searchAttributes(from: EpochMs, to: EpochMs, maxPages: number): Promise<AttributeSearchPage>;
+  /**
+   * Analytics details: callback conversations of these queues to this number, started on a UTC day
+   * [from, to] touches. No attributes: the caller matches its id by reading each candidate.
+   */
+  findCallbackCandidates(query: CallbackCandidatesQuery): Promise<CandidatesPage>;
   /**
    * The batch read (analytics conversation details): those of `conversationIds` that analytics
    * already holds, started in [from, to). It lags the live conversation (seconds to minutes) and

@@ -3,7 +3,6 @@
  * again, the backoff decides *when*. Plus the classification of one HTTP exchange into success
  * or a PlatformError of a known kind.
  */
-import { ERROR_CODES } from '../domain/errors.js';
 import { type Backoff, backoffMs } from '../shared/backoff.js';
 import { sleep as realSleep, type Sleep } from '../shared/sleep.js';
 import { PlatformError } from './port.js';
@@ -83,12 +82,12 @@ export const STATUS_REASON_CODES: Readonly<Record<number, string>> = {
 };
 
 /**
- * Platform error codes that mean something more specific than their HTTP status. A capacity
- * refusal is not final for the callback: the caller retries it later (DESIGN.md §2).
+ * Platform error codes that mean something more specific than their HTTP status. Empty on
+ * purpose: no SDK, doc or public code names a capacity refusal code (GENESYS.md), so a create is
+ * never taken as "queue full" from a code callbackd made up; capacity refusal is a flow outcome
+ * mapped through the queue's wrapUpOutcomes.
  */
-export const PLATFORM_CODE_REASONS: Readonly<Record<string, string>> = {
-  'callback.capacity.exceeded': ERROR_CODES.QUEUE_FULL,
-};
+export const PLATFORM_CODE_REASONS: Readonly<Record<string, string>> = {};
 
 const WHAT_TO_DO: Readonly<Record<string, string>> = {
   PLATFORM_BAD_REQUEST: 'the platform refused the request body; check the queue, numbers and scheduled time',

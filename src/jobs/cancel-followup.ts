@@ -5,9 +5,10 @@
  * looks a few times, further apart each time.
  */
 import type { Clock } from '../domain/types.js';
+import type { CallbackLookup } from '../genesys/lookup.js';
 import { ATTR } from '../genesys/mapping.js';
 import type { GenesysPort } from '../genesys/port.js';
-import { mapConversation } from '../genesys/state-map.js';
+import { conversationFacts } from '../genesys/state-map.js';
 import type { Job, Store } from '../ledger/port.js';
 import { backoffMs } from '../shared/backoff.js';
 import { complete, giveUp, retryAt, type TaskDefinition } from './runtime.js';
@@ -23,7 +24,9 @@ export const CANCEL_FOLLOWUP_DEFAULTS = {
 
 export interface CancelFollowupOptions {
   store: Store;
-  genesys: Pick<GenesysPort, 'findByCallbackId' | 'disconnectCallback'>;
+  genesys: Pick<GenesysPort, 'getCallbackConversation' | 'disconnectCallback'>;
+  /** Finds the platform callbacks carrying a callbackId (genesys/lookup.ts). */
+  lookup: Pick<CallbackLookup, 'lookup'>;
   clock: Clock;
   batchSize?: number;
   leaseMs?: number;
@@ -41,11 +44,20 @@ export function cancelFollowupTask(options: CancelFollowupOptions): TaskDefiniti
     const rec = await store.getByPk(job.callbackPk);
     if (rec?.status !== 'cancelled') return complete('done');
     const now = clock.now();
-    const found = await genesys.findByCallbackId(rec.callbackId, rec.createdAt - 60_000, now + 60_000);
+    const report = await options.lookup.lookup({
+      callbackId: rec.callbackId,
+      tenantId: rec.tenantId,
+      queueIds: [rec.spec.routingData.queueId],
+      callbackNumber: rec.spec.callbackNumber,
+      attemptFrom: rec.createdAt,
+      attemptTo: now,
+    });
     let disconnected = 0;
-    for (const conversation of found) {
+    for (const id of report.found) {
+      const conversation = await genesys.getCallbackConversation(id);
       if (!belongsTo(conversation.participants, rec.tenantId)) continue;
-      if (mapConversation(conversation).status !== 'pending') continue;
+      // Already over on the platform: nothing to disconnect.
+      if (conversationFacts(conversation).ended) continue;
       await genesys.disconnectCallback(conversation.id);
       disconnected++;
     }

@@ -68,6 +68,8 @@ export function reattemptTransition(
         submitInFlightAt: null,
         nextAttemptAt: decision.atMs,
         callAttempt: decision.attempt,
+        // first_dialed_at is per attempt (contracts item 2): the next attempt has not been dialled.
+        firstDialedAt: null,
         spec: { ...rec.spec, scheduledTime: formatInstant(decision.atMs) },
       },
       enqueue: { kind: 'submit', callbackPk: rec.pk, runAt: now },

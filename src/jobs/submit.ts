@@ -10,19 +10,20 @@
  *    surely-not-applied (429/503 after retries, refused connection) → clear the mark, retry later.
  * 5. Unclear (timeout, reset, 502/504, a crash mid-attempt, an expired lease: the mark is still
  *    set when a job is leased) → never re-send blindly: look the callback up on the platform by
- *    its callbackId, adopt what is found, and send again only once the lookup still finds nothing
- *    after every attempt could have been sent *and* the analytics lag has passed:
- *    now ≥ submitInFlightAt + sendWindowMs + analyticsLagMs.
+ *    its callbackId (genesys/lookup.ts: channel events, the attribute search, the details query by
+ *    queue and number, each matched on our side), adopt what is found (the history reason names the
+ *    strategy), and send again only once every lag window has passed and a complete search or
+ *    details pass found nothing.
  *
- * The one limit: if the platform loses a created conversation from its own analytics (or its lag
- * exceeds analyticsLagMs), an unclear create is sent again after that window.
+ * The one limit: if the platform's search and analytics both lose a created conversation (or
+ * take longer than their lag windows to show it), an unclear create is sent again after them.
  */
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
 import { GenesysAuthError } from '../genesys/auth.js';
-import { ATTR } from '../genesys/mapping.js';
-import { type GenesysPort, type PlatformConversation, PlatformError } from '../genesys/port.js';
+import { type CallbackLookup, createCallbackLookup, type LookupReport } from '../genesys/lookup.js';
+import { type GenesysPort, PlatformError } from '../genesys/port.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Job, Store } from '../ledger/port.js';
 import { backoffMs } from '../shared/backoff.js';
@@ -51,6 +52,8 @@ export interface SubmitterOptions {
   clock: Clock;
   /** Unique per process (the loop leases as `<workerId>/submit`). */
   workerId: string;
+  /** Finds an unclear create on the platform; default: search + details on `genesys`, no events. */
+  lookup?: CallbackLookup;
   /** Capacity pre-flight before each create (capacity.ts); none = no callbackd-side limit. */
   capacity?: CapacityGate;
   /** Queue policies, for the capacity-refusal retry budget (rejectionRetry). */
@@ -65,14 +68,14 @@ export interface SubmitterOptions {
   leaseMs?: number;
   /** Sleep between iterations that found no job. */
   pollIntervalMs?: number;
-  /** How long the platform's analytics may take to show a new conversation. */
+  /** How long the platform's search and analytics may take to show a new conversation (default lookup). */
   analyticsLagMs?: number;
-  /** Spacing of look-ups while waiting out the analytics lag. */
+  /** Spacing of look-ups while waiting out the lag windows. */
   lookupIntervalMs?: number;
+  /** First look-up after an unclear answer: channel events usually settle it within seconds. */
+  firstLookupDelayMs?: number;
   /** Longest time from marking an attempt in flight to the start of its last request byte. */
   sendWindowMs?: number;
-  /** Margin around the ledger's times for the analytics query interval (clock skew). */
-  lookupMarginMs?: number;
   /** Backoff of jobs whose create was surely not applied (429/503/unreachable), full jitter. */
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
@@ -86,8 +89,8 @@ export const SUBMITTER_DEFAULTS = {
   pollIntervalMs: 1_000,
   analyticsLagMs: 60_000,
   lookupIntervalMs: 10_000,
+  firstLookupDelayMs: 3_000,
   sendWindowMs: 30_000,
-  lookupMarginMs: 24 * 3_600_000,
   retryBaseDelayMs: 5_000,
   retryMaxDelayMs: 300_000,
 } as const;
@@ -133,56 +136,50 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       random,
     );
 
-  /** The conversations on the platform carrying this callback's id (and no other tenant's stamp). */
-  async function lookup(rec: CallbackRecord, now: EpochMs): Promise<PlatformConversation[]> {
-    const from = Math.min(rec.createdAt, rec.submitInFlightAt ?? rec.createdAt) - o.lookupMarginMs;
-    const found = await genesys.findByCallbackId(rec.callbackId, from, now + o.lookupMarginMs);
-    const mine: PlatformConversation[] = [];
-    for (const conv of found) {
-      // Analytics answers usually carry no attributes; the conversation itself does.
-      let full = conv;
-      if (!conv.participants.some((p) => p.attributes?.[ATTR.callbackId] !== undefined)) {
-        try {
-          full = await genesys.getCallbackConversation(conv.id);
-        } catch (err) {
-          // Listed by analytics but gone from the platform: nothing there to adopt.
-          if (err instanceof PlatformError && err.httpStatus === 404) continue;
-          throw err;
-        }
-      }
-      const attrs = full.participants.map((p) => p.attributes ?? {});
-      const ids = attrs.map((a) => a[ATTR.callbackId]).filter((v) => v !== undefined);
-      const tenants = attrs.map((a) => a[ATTR.tenantId]).filter((v) => v !== undefined);
-      if (ids.length > 0 && !ids.includes(rec.callbackId)) continue;
-      if (tenants.length > 0 && !tenants.includes(rec.tenantId)) continue;
+  const lookup =
+    options.lookup ??
+    createCallbackLookup({ genesys, clock, searchLagMs: o.analyticsLagMs, detailsLagMs: o.analyticsLagMs });
+
+  /** Where an unclear create of `rec` could be: its queue or the overflow, sent within the send window. */
+  function lookupTarget(rec: CallbackRecord, inFlightAt: EpochMs) {
+    const queueId = rec.spec.routingData.queueId;
+    const overflow = options.policies?.(queueId)?.overflowQueueId;
+    return {
+      callbackId: rec.callbackId,
+      tenantId: rec.tenantId,
+      queueIds: overflow ? [queueId, overflow] : [queueId],
+      callbackNumber: rec.spec.callbackNumber,
+      attemptFrom: inFlightAt,
+      attemptTo: inFlightAt + o.sendWindowMs,
       // A re-attempt must not adopt an earlier attempt's (ended) callback, nor the other way round.
-      const attempt = attrs.map((a) => a[ATTR.attempt]).find((v) => v !== undefined) ?? '1';
-      if (ids.length > 0 && attempt !== String(rec.callAttempt ?? 1)) continue;
-      mine.push(full);
-    }
-    return mine;
+      callAttempt: rec.callAttempt ?? 1,
+    };
   }
 
-  async function adopt(rec: CallbackRecord, found: PlatformConversation[], now: EpochMs): Promise<boolean> {
-    const [keep, ...extra] = found;
+  async function adopt(rec: CallbackRecord, report: LookupReport, now: EpochMs): Promise<boolean> {
+    const [keep, ...extra] = report.found;
     if (!keep) return false;
     if (extra.length > 0) {
-      // Only possible if the platform lost analytics earlier and an unclear create was re-sent.
+      // Only possible if search and analytics both missed a create past their lag and it was re-sent.
       logger?.warn(
-        { callbackId: rec.callbackId, tenantId: rec.tenantId, conversations: found.length },
+        { callbackId: rec.callbackId, tenantId: rec.tenantId, conversations: report.found.length },
         'submitter: more than one platform callback carries this callbackId; adopting the first',
       );
     }
+    const afterS = Math.max(0, Math.round((now - (rec.submitInFlightAt ?? now)) / 1000));
     const updated = await store.transition(
       transitionOf(
         rec,
         {
           from: ['accepted'],
           to: 'pending',
-          reason: null,
+          reason: {
+            code: ERROR_CODES.LOOKUP_ADOPTED,
+            message: `an unclear create was found on the platform by ${report.settledBy} ${afterS} s after it was sent; adopted, not sent again`,
+          },
           at: now,
           set: {
-            conversationId: keep.id,
+            conversationId: keep,
             submitInFlightAt: null,
             attempts: rec.attempts + 1,
             nextAttemptAt: reattemptAt(rec),
@@ -193,7 +190,12 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     );
     if (updated) {
       logger?.info(
-        { callbackId: rec.callbackId, tenantId: rec.tenantId, conversationId: keep.id },
+        {
+          callbackId: rec.callbackId,
+          tenantId: rec.tenantId,
+          conversationId: keep,
+          strategy: report.settledBy,
+        },
         'submitter: adopted the callback an unclear attempt had created',
       );
     }
@@ -254,21 +256,31 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
     const log = { callbackId: rec.callbackId, tenantId: rec.tenantId, job: job.id };
 
     if (rec.submitInFlightAt !== null) {
-      const found = await lookup(rec, now);
-      if (found.length > 0) {
-        await adopt(rec, found, clock.now());
+      const report = await lookup.lookup(lookupTarget(rec, rec.submitInFlightAt));
+      if (report.found.length > 0) {
+        await adopt(rec, report, clock.now());
         return complete('adopted');
       }
-      const absentAt = rec.submitInFlightAt + o.sendWindowMs + o.analyticsLagMs;
-      if (now < absentAt) {
-        return retryAt(
-          Math.min(absentAt, now + o.lookupIntervalMs),
-          'create outcome unknown: looking it up while analytics catches up',
-          'waiting',
-        );
+      if (!report.absent) {
+        // A lag window is still open, or no strategy could see everything: never send yet.
+        if (now >= report.absentFrom) {
+          logger?.warn(
+            { ...log, strategies: report.strategies },
+            'submitter: create outcome still unknown past every lag window; no look-up could prove absence, not sending again',
+          );
+        }
+        const next =
+          now < report.absentFrom
+            ? Math.min(report.absentFrom, now + o.lookupIntervalMs)
+            : now + o.lookupIntervalMs;
+        return retryAt(next, 'create outcome unknown: looking it up by callbackId', 'waiting');
       }
       logger?.warn(
-        { ...log, inFlightSince: new Date(rec.submitInFlightAt).toISOString() },
+        {
+          ...log,
+          inFlightSince: new Date(rec.submitInFlightAt).toISOString(),
+          strategies: report.strategies,
+        },
         'submitter: an earlier create left no callback on the platform; sending again',
       );
     }
@@ -377,7 +389,7 @@ export function submitTask(options: SubmitterOptions): TaskDefinition {
       case 'unclear': {
         // Keep the mark: the next run looks the callback up before anything is sent again.
         logger?.warn({ ...log, code: err.reason.code }, 'submitter: create outcome unclear; will look it up');
-        return retryAt(now + o.lookupIntervalMs, err.message, 'unclear');
+        return retryAt(now + o.firstLookupDelayMs, err.message, 'unclear');
       }
     }
   }

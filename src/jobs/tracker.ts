@@ -33,8 +33,9 @@
 import { ERROR_CODES } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Clock, EpochMs, Reason } from '../domain/types.js';
+import { platformChange } from '../genesys/platform-change.js';
 import type { GenesysPort, PlatformConversation } from '../genesys/port.js';
-import { mapConversation } from '../genesys/state-map.js';
+import { type MappedConversation, mapConversation } from '../genesys/state-map.js';
 import { DEFAULT_EVENT_CHANNELS, type EventChannel, transitionOf } from '../ledger/events.js';
 import type { CallbackRecord, Store } from '../ledger/port.js';
 import type { PolicyLookup } from './capacity.js';
@@ -42,7 +43,7 @@ import { reattemptTransition } from './reattempt.js';
 
 export interface TrackerOptions {
   store: Store;
-  genesys: Pick<GenesysPort, 'getCallbackConversation'> & Partial<Pick<GenesysPort, 'getConversationsByIds'>>;
+  genesys: Pick<GenesysPort, 'getConversation'> & Partial<Pick<GenesysPort, 'getConversationsByIds'>>;
   /** 'get': one GET per callback read (default). 'analytics': batched reads (see above). */
   readMode?: TrackingReadMode;
   clock: Clock;
@@ -67,6 +68,10 @@ export interface TrackerOptions {
   sweepMaxSpacingMs?: number;
   /** Platform reads in flight at once. */
   concurrency?: number;
+  /** Longest spacing of reads of a live call that has not changed (see nextPollAt). */
+  activeMaxSpacingMs?: number;
+  /** A platform-side schedule/queue change is recorded only once the ledger row has been still this long. */
+  platformChangeSettleMs?: number;
   random?: () => number;
   /** Called with errors a pass caught (one callback's failure never stops the others). */
   onError?: (err: unknown, callback: CallbackRecord) => void;
@@ -98,6 +103,8 @@ export const TRACKER_DEFAULTS = {
   sweepMinFutureSpacingMs: 10 * 60_000,
   sweepMaxSpacingMs: 6 * 3_600_000,
   concurrency: 4,
+  platformChangeSettleMs: 60_000,
+  activeMaxSpacingMs: 30_000,
 } as const;
 
 export interface TrackPassResult {
@@ -169,8 +176,14 @@ export function createTracker(options: TrackerOptions): Tracker {
           : last + Math.max(o.pollIntervalMs, 2 * (last - lastMoveAt));
       return Math.min(afterMove, Math.max(due, last ?? 0));
     }
-    // Dialling, ringing an agent, talking: the end can come any second.
-    if (seen?.active) return last + o.pollIntervalMs;
+    // Dialling, ringing, talking: the end can come any second, but a call that has not changed
+    // for a while (a long talk) is read less often, at most activeMaxSpacingMs apart: the outcome
+    // waits for the end and the wrap-up now, and the notification channel (on by default) brings
+    // the end at once anyway.
+    if (seen?.active) {
+      const stableMs = last - Math.max(seen.changedAt, lastMoveAt);
+      return last + Math.min(o.activeMaxSpacingMs, Math.max(o.pollIntervalMs, stableMs / 2));
+    }
     // Waiting in the queue for a free agent: back off (a backlog can last hours), never beyond
     // sweepIntervalMs; the first read that sees it active puts it back on the fast poll.
     const waitedMs = last - Math.max(due, lastMoveAt);
@@ -194,7 +207,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     if (!rec.conversationId) return;
     result.checked++;
     try {
-      const conversation = await genesys.getCallbackConversation(rec.conversationId);
+      const conversation = await genesys.getConversation(rec.conversationId);
       if (await apply(rec, conversation)) result.changed++;
     } catch (err) {
       result.errors++;
@@ -203,8 +216,17 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   /** Applies what the platform says about `rec`. True when a transition was written. */
-  async function apply(rec: CallbackRecord, conversation: PlatformConversation): Promise<boolean> {
+  async function apply(rec: CallbackRecord, read: PlatformConversation): Promise<boolean> {
     const now = clock.now();
+    let conversation = read;
+    const policy = o.policies(rec.spec.routingData.queueId);
+    const mapOptions = { wrapUpOutcomes: policy?.wrapUpOutcomes, now };
+    let mapped = mapConversation(conversation, mapOptions);
+    if (!mapped.complete && rec.status === 'pending') {
+      // An event or callback GET says it ended; how needs the voice legs and the wrap-up.
+      conversation = await genesys.getConversation(conversation.id);
+      mapped = mapConversation(conversation, mapOptions);
+    }
     const shape = conversationShape(conversation);
     const seen = lastSeen.get(rec.pk);
     if (!seen || seen.shape !== shape) {
@@ -213,9 +235,10 @@ export function createTracker(options: TrackerOptions): Tracker {
       const changedAt = seen ? now : rec.updatedAt;
       lastSeen.set(rec.pk, { shape, changedAt, active: isActive(conversation) });
     }
-    const mapped = mapConversation(conversation);
-    if (mapped.status === 'pending' || rec.status !== 'pending') return false;
+    if (rec.status !== 'pending') return false;
+    if (mapped.status === 'pending') return applyLive(rec, conversation, mapped, now);
     lastSeen.delete(rec.pk);
+    const dialed = firstDialed(rec, mapped);
 
     if (mapped.status === 'rejected' && mapped.capacity) {
       const policy = o.policies(rec.spec.routingData.queueId);
@@ -238,7 +261,7 @@ export function createTracker(options: TrackerOptions): Tracker {
               reason,
               at: now,
               // The refused conversation is over; the next submit creates a new one.
-              set: { conversationId: null, nextAttemptAt, submitInFlightAt: null },
+              set: { conversationId: null, nextAttemptAt, submitInFlightAt: null, firstDialedAt: null },
               enqueue: { kind: 'submit', callbackPk: rec.pk, runAt: nextAttemptAt },
             },
             channels,
@@ -257,7 +280,7 @@ export function createTracker(options: TrackerOptions): Tracker {
               message: `the platform refused the callback for capacity on each of ${rec.attempts} attempts (last: ${mapped.reason?.message ?? 'queue full'})`,
             },
             at: now,
-            set: { nextAttemptAt: null },
+            set: { nextAttemptAt: null, ...dialed },
           },
           channels,
         ),
@@ -277,12 +300,65 @@ export function createTracker(options: TrackerOptions): Tracker {
           to: mapped.status,
           reason: mapped.reason,
           at: now,
-          set: { nextAttemptAt: null },
+          set: { nextAttemptAt: null, ...dialed },
         },
         channels,
       ),
     );
     return done !== null;
+  }
+
+  /** The first dial of this attempt, when the read shows one the ledger does not hold yet. */
+  function firstDialed(rec: CallbackRecord, mapped: MappedConversation): { firstDialedAt?: EpochMs } {
+    return rec.firstDialedAt === null && mapped.firstDialedAt !== undefined
+      ? { firstDialedAt: mapped.firstDialedAt }
+      : {};
+  }
+
+  /**
+   * Still live: record the first dial, and what an agent or supervisor changed on the platform (a
+   * new callbackScheduledTime or queue) as a history entry the CRM is told of, with the resource's
+   * spec following the platform. True when a history entry was written.
+   */
+  async function applyLive(
+    rec: CallbackRecord,
+    conversation: PlatformConversation,
+    mapped: MappedConversation,
+    now: EpochMs,
+  ): Promise<boolean> {
+    const dialed = firstDialed(rec, mapped);
+    // Our own change of a moment ago may not have reached the platform yet (a reschedule follow-up).
+    const change =
+      now - rec.updatedAt >= o.platformChangeSettleMs ? platformChange(rec, conversation, o.policies) : null;
+    if (change) {
+      const done = await store.transition(
+        transitionOf(
+          rec,
+          {
+            from: ['pending'],
+            to: 'pending',
+            reason: change.reason,
+            at: now,
+            set: { spec: change.spec, ...dialed },
+          },
+          channels,
+        ),
+      );
+      return done !== null;
+    }
+    if (dialed.firstDialedAt !== undefined) {
+      // No history row and no event: the first dial is a fact for the dashboard, not a status change.
+      await store.transition({
+        pk: rec.pk,
+        from: ['pending'],
+        to: 'pending',
+        reason: null,
+        at: now,
+        set: dialed,
+        outbox: [],
+      });
+    }
+    return false;
   }
 
   /**
@@ -318,7 +394,11 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (!rec) continue;
       byConversation.delete(conversation.id);
       read.push(rec.pk);
-      if (mapConversation(conversation).status === 'rejected') {
+      if (
+        mapConversation(conversation, {
+          wrapUpOutcomes: o.policies(rec.spec.routingData.queueId)?.wrapUpOutcomes,
+        }).status === 'rejected'
+      ) {
         // Analytics has no errorInfo: the live conversation tells a queue-full drop (retried)
         // from a final rejection.
         await readAndApply(rec, result);
@@ -427,7 +507,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     async refresh(record) {
       if (record.conversationId && record.status === 'pending') {
-        const conversation = await genesys.getCallbackConversation(record.conversationId);
+        const conversation = await genesys.getConversation(record.conversationId);
         await apply(record, conversation);
         await store.recordChecked([record.pk], clock.now());
       }
@@ -444,21 +524,30 @@ export function createTracker(options: TrackerOptions): Tracker {
   return tracker;
 }
 
-const ACTIVE_CUSTOMER_STATES = new Set(['alerting', 'dialing', 'contacting', 'offering', 'connected']);
 const ENDED_STATES = new Set(['disconnected', 'terminated']);
 
-/** An agent is on it or the customer is being dialled or talked to: the end can come any second. */
+/**
+ * An agent is on it or the customer is being dialled or talked to: the end can come any second.
+ * The customer's callback media is `connected` the whole time the callback waits in the queue, so
+ * it says nothing; the agent's callback media and the voice legs do.
+ */
 function isActive(conversation: PlatformConversation): boolean {
   return conversation.participants.some(
     (p) =>
-      (p.purpose === 'agent' && !ENDED_STATES.has(p.state ?? '')) ||
-      ((p.purpose === 'customer' || p.purpose === 'external') && ACTIVE_CUSTOMER_STATES.has(p.state ?? '')),
+      (p.purpose === 'agent' &&
+        p.callbackMedia !== false &&
+        !ENDED_STATES.has(p.state ?? '') &&
+        p.endTime === undefined) ||
+      (p.calls ?? []).some((l) => !ENDED_STATES.has(l.state ?? '') && l.disconnectedTime === undefined),
   );
 }
 
-/** What of a conversation can change while it is live: each participant's purpose and state. */
+/** What of a conversation can change while it is live: each participant's media and their states. */
 function conversationShape(conversation: PlatformConversation): string {
   return conversation.participants
-    .map((p) => `${p.purpose ?? ''}:${p.state ?? ''}:${p.connectedTime ? 1 : 0}:${p.endTime ? 1 : 0}`)
+    .map(
+      (p) =>
+        `${p.purpose ?? ''}:${p.state ?? ''}:${p.connectedTime ? 1 : 0}:${p.endTime ? 1 : 0}:${p.callbackScheduledTime ?? ''}:${(p.calls ?? []).map((l) => `${l.state ?? ''}${l.connectedTime ? 1 : 0}`).join(',')}`,
+    )
     .join('|');
 }

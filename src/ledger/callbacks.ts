@@ -100,6 +100,7 @@ export class CallbacksLedger {
         next_attempt_at: null,
         submit_inflight_at: null,
         last_checked_at: null,
+        first_dialed_at: null,
         last_changed_at: at,
         created_at: at,
         updated_at: at,
@@ -142,6 +143,7 @@ export class CallbacksLedger {
         callAttempt: 1,
         submitInFlightAt: null,
         lastCheckedAt: null,
+        firstDialedAt: null,
         createdAt: at,
         updatedAt: at,
         history: [{ status: 'accepted', at: new Date(at).toISOString(), reason: null }],
@@ -297,6 +299,7 @@ export class CallbacksLedger {
       if (set.attempts !== undefined) changes.attempts = set.attempts;
       if (set.nextAttemptAt !== undefined) changes.next_attempt_at = set.nextAttemptAt;
       if (set.submitInFlightAt !== undefined) changes.submit_inflight_at = set.submitInFlightAt;
+      if (set.firstDialedAt !== undefined) changes.first_dialed_at = set.firstDialedAt;
       if (set.callAttempt !== undefined) changes.call_attempt = set.callAttempt;
       if (set.spec !== undefined) {
         const scheduledAt = Date.parse(set.spec.scheduledTime);
@@ -376,6 +379,7 @@ export class CallbacksLedger {
       nextAttemptAt: r.next_attempt_at,
       callAttempt: r.call_attempt,
       submitInFlightAt: r.submit_inflight_at,
+      firstDialedAt: r.first_dialed_at === null ? null : Number(r.first_dialed_at),
       lastCheckedAt: r.last_checked_at,
       createdAt: r.created_at,
       updatedAt: r.updated_at,

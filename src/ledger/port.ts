@@ -31,6 +31,8 @@ export interface CallbackRecord {
   /** Set just before a create request is sent, cleared when its answer is recorded. */
   submitInFlightAt: EpochMs | null;
   lastCheckedAt: EpochMs | null;
+  /** When the platform first dialled the customer for the current attempt (tracker; null until seen). */
+  firstDialedAt: EpochMs | null;
   createdAt: EpochMs;
   updatedAt: EpochMs;
 }
@@ -79,6 +81,7 @@ export interface TransitionInput {
     attempts?: number;
     nextAttemptAt?: EpochMs | null;
     submitInFlightAt?: EpochMs | null;
+    firstDialedAt?: EpochMs | null;
     spec?: CallbackSpec;
     callAttempt?: number;
   };

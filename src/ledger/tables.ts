@@ -40,6 +40,8 @@ export interface CallbacksTable {
   next_attempt_at: number | null;
   submit_inflight_at: number | null;
   last_checked_at: number | null;
+  /** Migration 0004. */
+  first_dialed_at: number | null;
   last_changed_at: number;
   created_at: number;
   updated_at: number;

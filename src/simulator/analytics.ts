@@ -1,10 +1,14 @@
 /**
- * The two analytics queries callbackd uses. Conversation details are served from snapshots at
- * least `lagMs` old (the platform's analytics lag); queue observations are live.
+ * The analytics queries. Conversation details are served from snapshots at least `lagMs` old
+ * (the platform's analytics lag), as `AnalyticsConversationWithoutAttributes`: sessions
+ * (`callback` and `voice`), segments and metrics, never participant attributes. A `property`
+ * predicate matches only segment properties indexed through POST
+ * /api/v2/analytics/conversations/{id}/details/properties. Queue observations are live.
  */
 import { ApiError, badRequest, invalidValue } from './errors.js';
-import type { Platform, SimConversation, WireConversation, WireParticipant } from './model.js';
+import type { ConvState, Platform, SimConversation, SimMedia, SimParticipant } from './model.js';
 import { parseInstant, requireObject } from './validate.js';
+import { conversationEnd } from './views.js';
 
 type Json = Record<string, unknown>;
 
@@ -112,15 +116,16 @@ function parseFilter(raw: unknown, path: string, allowProperty: boolean): Filter
 }
 
 interface Row {
-  fields: Record<string, string | undefined>;
-  attributes: Record<string, string>;
+  fields: Record<string, string | string[] | undefined>;
+  properties: Record<string, string>;
 }
 
 function predicateHolds(p: Predicate, row: Row): boolean {
-  const actual = p.type === 'property' ? row.attributes[p.property!] : row.fields[p.dimension!];
+  const actual = p.type === 'property' ? row.properties[p.property!] : row.fields[p.dimension!];
   if (p.operator === 'exists') return actual !== undefined;
   if (p.operator === 'notExists') return actual === undefined;
-  return actual !== undefined && actual === p.value;
+  if (actual === undefined) return false;
+  return Array.isArray(actual) ? actual.includes(p.value!) : actual === p.value;
 }
 
 function filterHolds(f: Filter, row: Row): boolean {
@@ -137,6 +142,13 @@ function filterHolds(f: Filter, row: Row): boolean {
 
 // ---- conversation details --------------------------------------------------------------------
 
+export const DAY_MS = 86_400_000;
+/** The details query's interval limits [doc]. */
+export const MAX_DAYS_WITHOUT_FILTERS = 7;
+export const MAX_DAYS_WITH_FILTERS = 31;
+/** Paging stops here [doc]. */
+export const MAX_RESULTS = 100_000;
+
 interface Segment {
   segmentStart: string;
   segmentEnd?: string;
@@ -144,55 +156,46 @@ interface Segment {
   queueId?: string;
   disconnectType?: string;
   wrapUpCode?: string;
+  q850ResponseCodes?: number[];
+  sipResponseCodes?: number[];
+  properties?: { property: string; propertyType: string; value: string }[];
 }
 
-function segmentsOf(p: WireParticipant): Segment[] {
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function span(type: string, from: number, to: number | undefined): Segment {
+  const s: Segment = { segmentStart: iso(from), segmentType: type };
+  if (to !== undefined) s.segmentEnd = iso(to);
+  return s;
+}
+
+/** Segments of one medium: a callback or a call leg, by purpose. */
+function segmentsOf(p: SimParticipant, m: SimMedia, isCall: boolean, isCallbackCustomer: boolean): Segment[] {
   const segs: Segment[] = [];
-  const queueId = p.queue?.id;
-  const add = (s: Segment): void => {
-    if (queueId !== undefined) s.queueId = queueId;
-    segs.push(s);
-  };
-  if (p.purpose === 'agent') {
-    const alertStart = p.startAlertingTime ?? p.startTime!;
-    if (p.connectedTime) {
-      add({ segmentStart: alertStart, segmentEnd: p.connectedTime, segmentType: 'alert' });
-      add({
-        segmentStart: p.connectedTime,
-        segmentType: 'interact',
-        ...(p.endTime ? { segmentEnd: p.endTime } : {}),
-      });
-    } else {
-      add({
-        segmentStart: alertStart,
-        segmentType: 'alert',
-        ...(p.endTime ? { segmentEnd: p.endTime } : {}),
-      });
-    }
-    if (p.wrapup && p.endTime) {
-      add({
-        segmentStart: p.endTime,
-        segmentEnd: p.wrapup.endTime,
-        segmentType: 'wrapup',
-        wrapUpCode: p.wrapup.code,
-      });
-    }
-  } else if (p.purpose === 'customer') {
-    const type = p.connectedTime ? 'interact' : p.state === 'none' ? 'scheduled' : 'dialing';
-    add({ segmentStart: p.startTime!, segmentType: type, ...(p.endTime ? { segmentEnd: p.endTime } : {}) });
+  if (isCall) {
+    // A call leg: dialing (customer) or contacting (agent, waiting for the customer), then interact.
+    const first = p.purpose === 'agent' ? 'contacting' : 'dialing';
+    segs.push(span(first, m.startMs, m.connectedMs ?? m.endMs));
+    if (m.connectedMs !== undefined) segs.push(span('interact', m.connectedMs, m.endMs));
+  } else if (p.purpose === 'agent') {
+    segs.push(span('alert', m.alertingMs ?? m.startMs, m.connectedMs ?? m.endMs));
+    if (m.connectedMs !== undefined) segs.push(span('interact', m.connectedMs, m.endMs));
+  } else if (isCallbackCustomer) {
+    segs.push(span('scheduled', m.startMs, m.connectedMs ?? m.endMs));
+    if (m.connectedMs !== undefined) segs.push(span('interact', m.connectedMs, m.endMs));
   } else {
-    add({
-      segmentStart: p.startTime!,
-      segmentType: 'interact',
-      ...(p.endTime ? { segmentEnd: p.endTime } : {}),
-    });
+    segs.push(span('interact', m.startMs, m.endMs));
   }
-  const last = segs[segs.length - 1];
-  if (last && p.disconnectType && p.state === 'disconnected') {
-    // The disconnect belongs to the segment during which the participant left.
-    const target = last.segmentType === 'wrapup' ? segs[segs.length - 2] : last;
-    if (target) target.disconnectType = p.disconnectType;
+  const last = segs[segs.length - 1]!;
+  if (m.state === 'disconnected' && m.disconnectType) last.disconnectType = m.disconnectType;
+  const q850 = m.disconnectReasons?.filter((r) => r.type === 'q850').map((r) => r.code);
+  const sip = m.disconnectReasons?.filter((r) => r.type === 'sip').map((r) => r.code);
+  if (q850 && q850.length > 0) last.q850ResponseCodes = q850;
+  if (sip && sip.length > 0) last.sipResponseCodes = sip;
+  if (!isCall && p.wrapup && m.endMs !== undefined) {
+    segs.push({ ...span('wrapup', m.endMs, p.wrapup.endMs), wrapUpCode: p.wrapup.code });
   }
+  for (const s of segs) s.queueId = p.queueId;
   return segs;
 }
 
@@ -203,64 +206,77 @@ interface AnalyticsView {
   conversationRow: Row;
 }
 
-function analyticsView(conv: SimConversation, wire: WireConversation, divisionId: string): AnalyticsView {
-  const ended = wire.participants.every((p) => p.state === 'disconnected');
-  const conversationEnd = ended
-    ? wire.participants
-        .map((p) => p.endTime ?? '')
-        .sort()
-        .at(-1)
-    : undefined;
+type PropertyIndex = SimConversation['properties'];
+
+function analyticsView(conv: ConvState, properties: PropertyIndex, divisionId: string): AnalyticsView {
+  const endMs = conversationEnd(conv);
   const rows: Row[] = [];
-  const participants = wire.participants.map((p) => {
-    const session: Json = {
-      sessionId: `${p.id.slice(0, 24)}${p.id.slice(24).split('').reverse().join('')}`,
-      mediaType: 'callback',
-      direction: p.direction,
-      segments: segmentsOf(p),
-    };
-    if (p.purpose === 'customer') {
-      session['callbackNumbers'] = p.callbackNumbers;
-      session['callbackScheduledTime'] = p.callbackScheduledTime;
-      if (p.callbackUserName !== undefined) session['callbackUserName'] = p.callbackUserName;
-      if (p.address) session['addressTo'] = p.address;
-    }
-    const part: Json = {
-      participantId: p.id,
-      participantName: p.name,
-      purpose: p.purpose,
-      sessions: [session],
-    };
+  const callbackCustomer = conv.participants[0];
+  const participants = conv.participants.map((p) => {
+    const media: [SimMedia, boolean][] = [
+      ...(p.callback ? [[p.callback, false] as [SimMedia, boolean]] : []),
+      ...p.calls.map((c) => [c, true] as [SimMedia, boolean]),
+    ];
+    const sessions = media.map(([m, isCall]) => {
+      const segments = segmentsOf(p, m, isCall, p === callbackCustomer);
+      const props = properties.get(m.id);
+      if (props && props.length > 0) for (const s of segments) s.properties = props.map((x) => ({ ...x }));
+      const session: Json = {
+        sessionId: m.id,
+        mediaType: isCall ? 'voice' : 'callback',
+        direction: m.direction,
+        segments,
+      };
+      if (!isCall && p === callbackCustomer) {
+        session['callbackNumbers'] = [...conv.callbackNumbers];
+        session['callbackScheduledTime'] = iso(conv.scheduledMs);
+        if (conv.callbackUserName !== undefined) session['callbackUserName'] = conv.callbackUserName;
+      }
+      if (isCall && m.address) {
+        session['dnis'] = `tel:${m.address}`;
+        session['addressTo'] = `tel:${m.address}`;
+        if (conv.callerId) session['addressFrom'] = `tel:${conv.callerId}`;
+      }
+      if (isCall && p.purpose === 'agent' && m.connectedMs !== undefined && m.endMs !== undefined) {
+        session['metrics'] = [{ name: 'tTalk', value: m.endMs - m.connectedMs, emitDate: iso(m.endMs) }];
+      }
+      for (const seg of segments) {
+        rows.push({
+          fields: {
+            conversationId: conv.id,
+            purpose: p.purpose,
+            participantId: p.id,
+            participantName: p.name,
+            userId: p.user?.id,
+            mediaType: session['mediaType'] as string,
+            direction: m.direction,
+            sessionId: m.id,
+            segmentType: seg.segmentType,
+            queueId: seg.queueId,
+            disconnectType: seg.disconnectType,
+            wrapUpCode: seg.wrapUpCode,
+            callbackNumber: session['callbackNumbers'] as string[] | undefined,
+            callbackScheduledTime: session['callbackScheduledTime'] as string | undefined,
+            dnis: session['dnis'] as string | undefined,
+            addressTo: session['addressTo'] as string | undefined,
+          },
+          properties: Object.fromEntries((seg.properties ?? []).map((x) => [x.property, x.value])),
+        });
+      }
+      return session;
+    });
+    const part: Json = { participantId: p.id, participantName: p.name, purpose: p.purpose, sessions };
     if (p.user) part['userId'] = p.user.id;
-    for (const seg of session['segments'] as Segment[]) {
-      rows.push({
-        fields: {
-          conversationId: conv.id,
-          purpose: p.purpose,
-          participantId: p.id,
-          participantName: p.name,
-          userId: p.user?.id,
-          mediaType: 'callback',
-          direction: p.direction,
-          sessionId: session['sessionId'] as string,
-          segmentType: seg.segmentType,
-          queueId: seg.queueId,
-          disconnectType: seg.disconnectType,
-          wrapUpCode: seg.wrapUpCode,
-        },
-        attributes: p.attributes,
-      });
-    }
     return part;
   });
   const json: Json = {
     conversationId: conv.id,
-    conversationStart: new Date(conv.createdMs).toISOString(),
+    conversationStart: iso(conv.createdMs),
     originatingDirection: 'outbound',
     divisionIds: [divisionId],
     participants,
   };
-  if (conversationEnd) json['conversationEnd'] = conversationEnd;
+  if (endMs !== undefined) json['conversationEnd'] = iso(endMs);
   return {
     json,
     conversationStartMs: conv.createdMs,
@@ -270,12 +286,32 @@ function analyticsView(conv: SimConversation, wire: WireConversation, divisionId
         conversationId: conv.id,
         originatingDirection: 'outbound',
         divisionId,
-        conversationEnd,
+        conversationEnd: endMs === undefined ? undefined : iso(endMs),
         conversationStart: json['conversationStart'] as string,
       },
-      attributes: {},
+      properties: {},
     },
   };
+}
+
+/** The conversation as analytics had it `lagMs` ago; undefined while it is not visible yet. */
+function visibleView(
+  platform: Platform,
+  conv: SimConversation,
+  nowMs: number,
+  lagMs: number,
+): AnalyticsView | undefined {
+  const visibleUpTo = nowMs - lagMs;
+  let state: ConvState | undefined;
+  for (const v of conv.versions) {
+    if (v.atMs <= visibleUpTo) state = v.state;
+    else break;
+  }
+  return state ? analyticsView(state, conv.properties, platform.org.divisionId) : undefined;
+}
+
+function tooLong(message: string): ApiError {
+  return new ApiError(400, 'bad.request', message, { field: 'interval' });
 }
 
 export function conversationDetailsQuery(
@@ -291,9 +327,7 @@ export function conversationDetailsQuery(
       400,
       'bad.request',
       'interval is required, e.g. 2024-06-15T00:00:00.000Z/2024-06-16T00:00:00.000Z.',
-      {
-        field: 'interval',
-      },
+      { field: 'interval' },
     );
   }
   const [startRaw, endRaw, extra] = interval.split('/');
@@ -313,6 +347,13 @@ export function conversationDetailsQuery(
   }
   const segF = segmentFilters.map((f, i) => parseFilter(f, `segmentFilters[${i}]`, true));
   const convF = conversationFilters.map((f, i) => parseFilter(f, `conversationFilters[${i}]`, false));
+  const filtered = segF.length + convF.length > 0;
+  const maxDays = filtered ? MAX_DAYS_WITH_FILTERS : MAX_DAYS_WITHOUT_FILTERS;
+  if (end - start > maxDays * DAY_MS) {
+    throw tooLong(
+      `The interval spans more than ${maxDays} days; a details query may span at most ${MAX_DAYS_WITHOUT_FILTERS} days without filters and ${MAX_DAYS_WITH_FILTERS} days with filters.`,
+    );
+  }
 
   let pageSize = 25;
   let pageNumber = 1;
@@ -329,6 +370,12 @@ export function conversationDetailsQuery(
     pageSize = ps;
     pageNumber = pn;
   }
+  if (pageNumber * pageSize > MAX_RESULTS) {
+    throw invalidValue(
+      'paging',
+      `Paging stops at ${MAX_RESULTS} results; narrow the interval or the filters instead of paging further.`,
+    );
+  }
   const order = body['order'] ?? 'asc';
   if (order !== 'asc' && order !== 'desc') throw invalidValue('order', 'order must be "asc" or "desc".');
   const orderBy = body['orderBy'] ?? 'conversationStart';
@@ -342,17 +389,14 @@ export function conversationDetailsQuery(
     }
   }
 
-  const visibleUpTo = nowMs - lagMs;
+  // Matches conversations that started on any UTC day the interval touches, not only inside it.
+  const fromDay = Math.floor(start / DAY_MS) * DAY_MS;
+  const toDay = Math.floor((end - 1) / DAY_MS) * DAY_MS + DAY_MS;
   const matches: AnalyticsView[] = [];
   for (const conv of platform.conversations.values()) {
-    if (conv.createdMs < start || conv.createdMs >= end) continue;
-    let version: WireConversation | undefined;
-    for (const v of conv.versions) {
-      if (v.atMs <= visibleUpTo) version = v.json;
-      else break;
-    }
-    if (!version) continue;
-    const view = analyticsView(conv, version, platform.org.divisionId);
+    if (conv.createdMs < fromDay || conv.createdMs >= toDay) continue;
+    const view = visibleView(platform, conv, nowMs, lagMs);
+    if (!view) continue;
     if (!convF.every((f) => filterHolds(f, view.conversationRow))) continue;
     if (!segF.every((f) => view.rows.some((r) => filterHolds(f, r)))) continue;
     matches.push(view);
@@ -363,6 +407,76 @@ export function conversationDetailsQuery(
   const out: Json = { totalHits: matches.length };
   if (page.length > 0) out['conversations'] = page.map((v) => v.json);
   return out;
+}
+
+/** GET /api/v2/analytics/conversations/details?id=a&id=b: the visible ones, unknown ids left out. */
+export function conversationDetailsByIds(
+  platform: Platform,
+  ids: string[],
+  nowMs: number,
+  lagMs: number,
+): Json {
+  if (ids.length === 0)
+    throw badRequest('Name at least one conversation: ?id=<conversationId>&id=…', { field: 'id' });
+  if (ids.length > 100) throw invalidValue('id', 'At most 100 conversation ids per request.');
+  const conversations: Json[] = [];
+  for (const id of ids) {
+    const conv = platform.conversations.get(id);
+    const view = conv ? visibleView(platform, conv, nowMs, lagMs) : undefined;
+    if (view) conversations.push(view.json);
+  }
+  return { conversations };
+}
+
+const PROPERTY_TYPES = ['bool', 'integer', 'real', 'date', 'string', 'uuid'];
+
+/** POST /api/v2/analytics/conversations/{id}/details/properties (`PropertyIndexRequest`). */
+export function indexProperties(platform: Platform, conversationId: string, raw: unknown): Json {
+  const body = requireObject(raw, 'PropertyIndexRequest');
+  const conv = platform.conversations.get(conversationId);
+  if (!conv) {
+    throw new ApiError(404, 'not.found', `Conversation ${conversationId} was not found.`, { conversationId });
+  }
+  const sessionId = body['sessionId'];
+  if (typeof sessionId !== 'string' || sessionId === '')
+    throw invalidValue('sessionId', 'sessionId is required.');
+  const sessions = conv.participants.flatMap((p) => [p.callback?.id, ...p.calls.map((c) => c.id)]);
+  if (!sessions.includes(sessionId)) {
+    throw invalidValue(
+      'sessionId',
+      `Session ${sessionId.slice(0, 64)} is not a session of conversation ${conv.id}.`,
+    );
+  }
+  const targetDate = body['targetDate'];
+  if (typeof targetDate !== 'string') throw invalidValue('targetDate', 'targetDate is required (ISO-8601).');
+  parseInstant(targetDate, 'targetDate');
+  const props = body['properties'];
+  if (!Array.isArray(props) || props.length === 0) {
+    throw invalidValue(
+      'properties',
+      'properties must be a non-empty array of {property, propertyType, value}.',
+    );
+  }
+  const parsed = props.map((p, i) => {
+    const o = p !== null && typeof p === 'object' ? (p as Json) : {};
+    const property = o['property'];
+    const propertyType = o['propertyType'];
+    const value = o['value'];
+    if (typeof property !== 'string' || property === '') {
+      throw invalidValue(`properties[${i}].property`, `properties[${i}].property must be a name.`);
+    }
+    if (typeof propertyType !== 'string' || !PROPERTY_TYPES.includes(propertyType)) {
+      throw invalidValue(
+        `properties[${i}].propertyType`,
+        `properties[${i}].propertyType must be one of ${PROPERTY_TYPES.join(', ')}.`,
+      );
+    }
+    if (typeof value !== 'string')
+      throw invalidValue(`properties[${i}].value`, `properties[${i}].value must be a string.`);
+    return { property, propertyType, value };
+  });
+  platform.indexProperties(conv.id, sessionId, parsed);
+  return { sessionId, targetDate, properties: parsed };
 }
 
 // ---- queue observations ----------------------------------------------------------------------

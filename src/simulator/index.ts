@@ -8,6 +8,9 @@
  *   sim.control.conversations({ callbackId })      // count duplicates
  *   await sim.close()
  */
+
+import { checkQueueChange } from './api/control.js';
+import { DEFAULT_SETTINGS, type SimSettings } from './api/http.js';
 import { createScheduler, type SimClock } from './clock.js';
 import type { FaultRule } from './faults.js';
 import { checkFaultRule } from './faults.js';
@@ -16,6 +19,7 @@ import {
   normalizeNumber,
   Platform,
   type QueueCapacity,
+  type RescheduleInput,
   type SimConversation,
 } from './model.js';
 import { demoOrg, type NumberRule, type SimOrgDef } from './org.js';
@@ -25,24 +29,25 @@ import { checkNumberRule, ENDPOINTS, type EndpointName, SimServer, simConversati
 export type { SimClock } from './clock.js';
 export type { FaultKind, FaultRule } from './faults.js';
 export { maskNumber } from './mask.js';
-export type {
-  EndReason,
-  FlowTimings,
-  Phase,
-  QueueCapacity,
-  WireConversation,
-  WireParticipant,
-} from './model.js';
+export type { EndReason, FlowTimings, Phase, QueueCapacity } from './model.js';
+export { FLOW_ATTRIBUTES } from './model.js';
 export {
+  type AttemptOutcome,
   BILLING_QUEUE_ID,
   DEMO_CLIENT_ID,
   DEMO_CLIENT_SECRET,
+  defaultQueueBehaviour,
   demoOrg,
+  type FlowOutcomeName,
   type NumberRule,
   type Outcome,
+  type SimCallbackSettings,
+  type SimFlowOutcome,
   type SimOrgDef,
+  type SimQueueDef,
   SUPPORT_QUEUE_ID,
 } from './org.js';
+export type { WireConversation, WireParticipant } from './views.js';
 export { ENDPOINTS, type EndpointName };
 
 export interface SimulatorOptions {
@@ -56,6 +61,8 @@ export interface SimulatorOptions {
   realTime?: boolean;
   /** How long a change takes to show in the conversation details query. Default 5000. */
   analyticsLagMs?: number;
+  /** How long a new conversation takes to show in the participant-attributes search. Default 5000. */
+  searchLagMs?: number;
   /** Per access token, per minute. Default 300. */
   requestsPerMinute?: number;
   /** Lifetime of issued access tokens. Default 86400 (24 h, the platform's default). */
@@ -78,7 +85,13 @@ export interface SimConversationView {
   callbackScheduledTime: string;
   callerId: string | null;
   data: Record<string, string>;
-  conversation: import('./model.js').WireConversation;
+  /** Outcome of each voice attempt so far. */
+  attempts: string[];
+  agentReschedules: number;
+  /** GET /api/v2/conversations/callbacks/{id} (callback media). */
+  conversation: import('./views.js').WireConversation;
+  /** GET /api/v2/conversations/{id} (every participant with callbacks[], calls[], wrapup). */
+  full: Record<string, unknown>;
 }
 
 export interface SimControl {
@@ -93,6 +106,23 @@ export interface SimControl {
   setTokenLifetimeSeconds(s: number): void;
   setAgentCount(queueId: string, count: number): void;
   setQueueCapacity(queueId: string, capacity: QueueCapacity | undefined): void;
+  /** Queue callback settings (auto dial and end, retries), flow outcomes, agent wrap-ups and behaviour. */
+  configureQueue(queueId: string, change: Record<string, unknown>): void;
+  /** false: channels stay up but no topic event is delivered. */
+  setNotificationsEnabled(enabled: boolean): void;
+  /** Topics (or prefixes ending in *) whose subscribe fails the permission check. */
+  setForbiddenTopics(topics: string[]): void;
+  /** Closes every notification socket, `v2.system.socket_closing` first; returns how many. */
+  closeNotificationSockets(): number;
+  /** false: the participant-attributes search answers 403. */
+  setSearchAllowed(allowed: boolean): void;
+  setSearchLagMs(ms: number): void;
+  /** false: no inin-ratelimit-* headers on any answer. */
+  setRateLimitHeaders(on: boolean): void;
+  /** Org-wide per-resource limits per minute (endpoint name → allowed). */
+  setResourceLimits(limits: Partial<Record<EndpointName, number>>): void;
+  /** The [guess] that the carrier refuses a non-DID callerId (default true in the demo org). */
+  setCarrierRejectsUnknownCallerId(on: boolean): void;
   setTimings(timings: Partial<FlowTimings>): void;
   /** Requests by endpoint name and outcome ("200", "429", "reset", "noAnswer", ...). */
   counters(): Record<string, Record<string, number>>;
@@ -102,6 +132,10 @@ export interface SimControl {
   /** Every conversation in creation order; filter by data.callbackId to count duplicates. */
   conversations(filter?: { callbackId?: string }): SimConversationView[];
   conversation(id: string): SimConversationView | undefined;
+  /** A supervisor moves a callback in Genesys's own UI (same effect as the PATCH, not counted). */
+  supervisorReschedule(id: string, change: { callbackScheduledTime?: string; queueId?: string }): void;
+  /** A supervisor disconnects a callback in Genesys's own UI (not counted). */
+  supervisorDisconnect(id: string): void;
   revokeTokens(): void;
   /** Forgets conversations, counters, faults, tokens and channels; restores rules and agents. */
   reset(): void;
@@ -139,16 +173,19 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const random = createRandom(seed);
   const platform = new Platform(org, scheduler, random, log);
-  const settings = {
-    analyticsLagMs: opts.analyticsLagMs ?? 5000,
-    requestsPerMinute: opts.requestsPerMinute ?? 300,
-    tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 86_400,
+  const settings: SimSettings = {
+    ...DEFAULT_SETTINGS,
+    resourceLimits: { ...DEFAULT_SETTINGS.resourceLimits },
+    analyticsLagMs: opts.analyticsLagMs ?? DEFAULT_SETTINGS.analyticsLagMs,
+    requestsPerMinute: opts.requestsPerMinute ?? DEFAULT_SETTINGS.requestsPerMinute,
+    tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? DEFAULT_SETTINGS.tokenLifetimeSeconds,
+    searchLagMs: opts.searchLagMs ?? DEFAULT_SETTINGS.searchLagMs,
   };
   const server = new SimServer(org, platform, scheduler, random, settings, log, seed);
   const url = await server.listen(opts.host ?? '127.0.0.1', opts.port ?? 0);
 
   const view = (c: SimConversation): SimConversationView =>
-    simConversationJson(platform, c) as unknown as SimConversationView;
+    simConversationJson(server.views, c) as unknown as SimConversationView;
 
   const control: SimControl = {
     setNumberRule: (number, rule) => platform.numberRules.set(normalizeNumber(number), checkNumberRule(rule)),
@@ -169,6 +206,29 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     setAgentCount: (queueId, count) => platform.setAgentCount(queueId, count),
     setQueueCapacity: (queueId, capacity) => platform.setQueueCapacity(queueId, capacity),
+    configureQueue: (queueId, change) => platform.configureQueue(queueId, checkQueueChange(change)),
+    setNotificationsEnabled: (enabled) => {
+      server.notifications.enabled = enabled;
+    },
+    setForbiddenTopics: (topics) => {
+      server.notifications.forbiddenTopics = [...topics];
+    },
+    closeNotificationSockets: () => server.notifications.closeSockets(),
+    setSearchAllowed: (allowed) => {
+      settings.searchAllowed = allowed;
+    },
+    setSearchLagMs: (ms) => {
+      settings.searchLagMs = ms;
+    },
+    setRateLimitHeaders: (on) => {
+      settings.rateLimitHeaders = on;
+    },
+    setResourceLimits: (limits) => {
+      settings.resourceLimits = { ...limits };
+    },
+    setCarrierRejectsUnknownCallerId: (on) => {
+      platform.carrierRejectsUnknownCallerId = on;
+    },
     setTimings: (timings) => {
       platform.timings = { ...platform.timings, ...timings };
     },
@@ -188,6 +248,17 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     conversation: (id) => {
       const c = platform.conversations.get(id);
       return c ? view(c) : undefined;
+    },
+    supervisorReschedule: (id, change) => {
+      const input: RescheduleInput = { conversationId: id };
+      if (change.queueId !== undefined) input.queueId = change.queueId;
+      if (change.callbackScheduledTime !== undefined) {
+        input.scheduledMs = toMs(change.callbackScheduledTime);
+      }
+      platform.reschedule(input);
+    },
+    supervisorDisconnect: (id) => {
+      platform.disconnect(id);
     },
     revokeTokens: () => server.revokeTokens(),
     reset: () => server.resetAll(),

@@ -1,8 +1,11 @@
 /**
  * Notification channels: POST /api/v2/notifications/channels gives {id, connectUri, expires};
  * subscriptions are lists of topics; the websocket at connectUri receives {topicName, eventBody}
- * for `v2.routing.queues.{queueId}.conversations.callbacks` and a `channel.metadata` heartbeat
- * every 30 s of simulator time.
+ * for `v2.routing.queues.{queueId}.conversations.callbacks` (the callback media, with the
+ * `scheduled` state and participant attributes) and a `channel.metadata` heartbeat every 30 s of
+ * simulator time. A 21st channel replaces the least recently used one (unconnected first); a
+ * topic the app may not see fails the subscribe unless ?ignoreErrors=true; a socket the platform
+ * closes gets `v2.system.socket_closing` first.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -10,6 +13,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ApiError, badRequest, invalidValue } from './errors.js';
 import type { Platform, SimConversation } from './model.js';
+import { callbackEvent, type ViewContext } from './views.js';
 
 export const CHANNEL_LIMIT = 20;
 export const TOPIC_LIMIT = 1000;
@@ -22,6 +26,8 @@ interface Channel {
   id: string;
   clientId: string;
   createdMs: number;
+  /** Last connect, subscribe or delivery: the eviction order of a 21st channel. */
+  lastUsedMs: number;
   expiresMs: number;
   topics: Map<string, string>;
   socket?: WebSocket;
@@ -30,13 +36,18 @@ interface Channel {
 export class Notifications {
   private readonly channels = new Map<string, Channel>();
   private readonly wss = new WebSocketServer({ noServer: true });
-  /** Every message pushed, for tests and the demo: {channelId, topicName}. */
+  /** Every message pushed, for tests and the demo. */
   sent = 0;
+  /** false: no topic events are delivered (heartbeats still are): a channel that looks healthy but is silent. */
+  enabled = true;
+  /** Topics (exact names, or prefixes ending in `*`) the app lacks the permission for. */
+  forbiddenTopics: string[] = [];
 
   constructor(
     private readonly platform: Platform,
     private readonly now: () => number,
     private readonly log: (line: string) => void,
+    private readonly views: ViewContext,
   ) {
     platform.onChange((conv) => this.publish(conv));
   }
@@ -51,36 +62,52 @@ export class Notifications {
     const ch = this.channels.get(id);
     if (!ch) return undefined;
     if (ch.expiresMs <= this.now()) {
-      this.drop(ch);
+      this.drop(ch, 'channel expired');
       return undefined;
     }
     return ch;
   }
 
-  private drop(ch: Channel): void {
+  private drop(ch: Channel, why: string): void {
     this.channels.delete(ch.id);
-    ch.socket?.close(1000, 'channel expired');
+    if (ch.socket) this.closeSocket(ch.socket, 1000, why);
+  }
+
+  /** The platform warns with `v2.system.socket_closing` before it closes a socket [SDK, forum]. */
+  private closeSocket(ws: WebSocket, code: number, why: string): void {
+    this.send(ws, { topicName: 'v2.system.socket_closing', eventBody: { message: why } });
+    ws.close(code, why);
+  }
+
+  /** Closes every open socket the way the platform does (warning first); channels stay. */
+  closeSockets(why = 'socket closing'): number {
+    let n = 0;
+    for (const ch of this.channels.values()) {
+      if (!ch.socket) continue;
+      this.closeSocket(ch.socket, 1001, why);
+      ch.socket = undefined;
+      n++;
+    }
+    return n;
   }
 
   create(clientId: string): { id: string; connectUri: string; expires: string } {
-    const mine = [...this.channels.values()].filter((c) => c.clientId === clientId);
+    const mine = [...this.channels.values()].filter((c) => c.clientId === clientId && this.live(c.id));
     if (mine.length >= CHANNEL_LIMIT) {
-      // The platform keeps at most 20 channels per client: the oldest unconnected one makes room.
-      const victim = mine.filter((c) => !c.socket).sort((a, b) => a.createdMs - b.createdMs)[0];
-      if (!victim) {
-        throw new ApiError(
-          400,
-          'notification.channel.limit',
-          `At most ${CHANNEL_LIMIT} channels per OAuth client; close a connected channel first.`,
-        );
-      }
-      this.drop(victim);
+      // A 21st channel is not refused: it replaces the least recently used, unconnected ones first.
+      const victim = mine.sort(
+        (a, b) =>
+          Number(a.socket !== undefined) - Number(b.socket !== undefined) || a.lastUsedMs - b.lastUsedMs,
+      )[0]!;
+      this.log(`[sim] notification channel ${victim.id.slice(0, 20)} replaced by a new channel`);
+      this.drop(victim, 'channel replaced by a newer channel');
     }
     const now = this.now();
     const ch: Channel = {
       id: `streaming-0-${randomUUID().replace(/-/g, '').slice(0, 26)}`,
       clientId,
       createdMs: now,
+      lastUsedMs: now,
       expiresMs: now + CHANNEL_LIFETIME_MS,
       topics: new Map(),
     };
@@ -116,8 +143,20 @@ export class Notifications {
     return ch;
   }
 
-  /** POST adds topics, PUT replaces them. */
-  subscribe(id: string, clientId: string, raw: unknown, replace: boolean): { entities: object[] } {
+  private forbidden(topic: string): boolean {
+    return this.forbiddenTopics.some((f) =>
+      f.endsWith('*') ? topic.startsWith(f.slice(0, -1)) : topic === f,
+    );
+  }
+
+  /** POST adds topics, PUT replaces them; a forbidden topic fails the whole request unless ignoreErrors. */
+  subscribe(
+    id: string,
+    clientId: string,
+    raw: unknown,
+    replace: boolean,
+    ignoreErrors = false,
+  ): { entities: object[] } {
     const ch = this.owned(id, clientId);
     if (!Array.isArray(raw)) {
       throw badRequest(
@@ -140,11 +179,20 @@ export class Notifications {
       }
       wanted.set(topicId, m[1]!.toLowerCase());
     });
+    const refused = [...wanted.keys()].filter((t) => this.forbidden(t));
+    if (refused.length > 0 && !ignoreErrors) {
+      throw new ApiError(
+        403,
+        'missing.permissions',
+        `The app lacks the permission for ${refused.length} topic(s), e.g. ${refused[0]!.slice(0, 120)}; subscribe with ?ignoreErrors=true to keep the others.`,
+      );
+    }
     const next = replace ? wanted : new Map([...ch.topics, ...wanted]);
     if (next.size > TOPIC_LIMIT) {
       throw new ApiError(400, 'notification.topic.limit', `A channel holds at most ${TOPIC_LIMIT} topics.`);
     }
     ch.topics = next;
+    ch.lastUsedMs = this.now();
     return this.topics(id, clientId);
   }
 
@@ -152,9 +200,11 @@ export class Notifications {
     const ch = this.owned(id, clientId);
     return {
       entities: [...ch.topics.entries()].map(([topic, queueId]) =>
-        this.platform.queues.has(queueId)
-          ? { id: topic, state: 'Permitted' }
-          : { id: topic, state: 'Rejected', rejectionReason: 'The queue does not exist.' },
+        this.forbidden(topic)
+          ? { id: topic, state: 'Rejected', rejectionReason: 'Missing permission for this topic.' }
+          : this.platform.queues.has(queueId)
+            ? { id: topic, state: 'Permitted' }
+            : { id: topic, state: 'Rejected', rejectionReason: 'The queue does not exist.' },
       ),
     };
   }
@@ -176,6 +226,7 @@ export class Notifications {
       if (ch.socket && ch.socket.readyState === WebSocket.OPEN)
         ch.socket.close(4000, 'replaced by a newer connection');
       ch.socket = ws;
+      ch.lastUsedMs = this.now();
       ws.on('message', (data) => {
         let msg: unknown;
         try {
@@ -204,11 +255,13 @@ export class Notifications {
   }
 
   publish(conv: SimConversation): void {
+    if (!this.enabled) return;
     const topicName = `v2.routing.queues.${conv.queueId}.conversations.callbacks`;
     let eventBody: object | undefined;
     for (const ch of this.channels.values()) {
-      if (!ch.socket || !ch.topics.has(topicName)) continue;
-      eventBody ??= this.platform.toWire(conv);
+      if (!ch.socket || !ch.topics.has(topicName) || this.forbidden(topicName)) continue;
+      eventBody ??= callbackEvent(this.views, conv);
+      ch.lastUsedMs = this.now();
       this.send(ch.socket, { topicName, version: '2', eventBody, metadata: { CorrelationId: randomUUID() } });
     }
   }
@@ -216,7 +269,7 @@ export class Notifications {
   heartbeat(): void {
     for (const ch of [...this.channels.values()]) {
       if (ch.expiresMs <= this.now()) {
-        this.drop(ch);
+        this.drop(ch, 'channel expired');
         continue;
       }
       if (ch.socket) {
@@ -235,7 +288,10 @@ export class Notifications {
   }
 
   reset(): void {
-    for (const ch of this.channels.values()) ch.socket?.close(1001, 'simulator reset');
+    for (const ch of this.channels.values())
+      if (ch.socket) this.closeSocket(ch.socket, 1001, 'simulator reset');
     this.channels.clear();
+    this.enabled = true;
+    this.forbiddenTopics = [];
   }
 }

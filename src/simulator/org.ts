@@ -8,14 +8,49 @@ export interface SimWrapupCode {
   name: string;
 }
 
+/** The queue's `mediaSettings.callback` fields the simulator acts on (SDK `CallbackMediaSettings`). */
+export interface SimCallbackSettings {
+  /** Only AgentFirst is modelled: the agent accepts the callback, then the customer is dialled. */
+  mode: 'AgentFirst';
+  /** true: the platform dials after autoDialDelaySeconds, retries an unreached customer
+   *  maxRetryCount times retryDelaySeconds apart, and ends the callback autoEndDelaySeconds after
+   *  the last call. false: the agent dials and ends the callback by hand, and never retries. */
+  enableAutoDialAndEnd: boolean;
+  autoDialDelaySeconds: number;
+  autoEndDelaySeconds: number;
+  maxRetryCount: number;
+  retryDelaySeconds: number;
+}
+
+/** How the queue's Architect flow ends a callback it refuses or gives up on. */
+export interface SimFlowOutcome {
+  /** disconnectType of the customer's media the flow disconnects. */
+  disconnectType: string;
+  /** A wrap-up code name the flow sets (Set Wrap-up Code); none when absent. */
+  wrapUpCode?: string;
+}
+
+/** Flow outcomes: the DTMF check failed, the answer-and-verify timeout passed, the queue refused. */
+export type FlowOutcomeName = 'failedDtmf' | 'timeout' | 'capacity';
+
+/** Why one voice attempt ended without the customer talking to the agent, or that it did. */
+export type AttemptOutcome = 'answered' | 'noAnswer' | 'busy' | 'voicemail' | 'carrierFailure';
+
 export interface SimQueueDef {
   id: string;
   name: string;
   /** Agents on the queue; each handles one callback at a time. */
   agents: { id: string; name: string }[];
   wrapupCodes: SimWrapupCode[];
-  /** What the queue's Architect flow does; callbackd keeps the real policy (lead time etc.) itself. */
-  callbackMode: 'AgentFirst' | 'CustomerFirst';
+  callback: SimCallbackSettings;
+  flow: Record<FlowOutcomeName, SimFlowOutcome>;
+  /** The wrap-up code (name) the agent picks after each attempt outcome. `answered` yields to
+   *  the create's data.wrapUpCode when that names one of the queue's codes. */
+  agentWrapUps: Record<AttemptOutcome, string>;
+  /** What the agent does when the customer was not reached and the platform does not retry:
+   *  end the callback with the wrap-up, or reschedule it this many seconds later ("the agent must
+   *  manually reschedule the callback"). */
+  agentOnUnreached: { action: 'end' } | { action: 'reschedule'; delaySeconds: number };
 }
 
 export interface SimDid {
@@ -32,7 +67,9 @@ export interface SimCustomer {
   phoneNumbers: string[];
 }
 
-export type Outcome = 'answer' | 'noAnswer' | 'failDtmf' | 'busy';
+/** What the dialled number does: picks up and talks, never answers, is busy, has a voicemail
+ *  pick up, cannot key the DTMF digit, or the carrier fails the call. */
+export type Outcome = 'answer' | 'noAnswer' | 'failDtmf' | 'busy' | 'voicemail' | 'carrierFailure';
 
 /** What happens when the simulator dials a number. */
 export type NumberRule =
@@ -55,12 +92,53 @@ export interface SimOrgDef {
   /** Numbers with a preset outcome, for demos; every other number gets the default rule. */
   numberRules: Record<string, NumberRule>;
   defaultRule: NumberRule;
+  /** A [guess] modelled as one switch: the carrier refuses a callerId that is none of the org's DIDs. */
+  carrierRejectsUnknownCallerId: boolean;
 }
 
 export const DEMO_CLIENT_ID = 'callbackd-demo';
 export const DEMO_CLIENT_SECRET = 'demo-secret-not-for-production';
 export const SUPPORT_QUEUE_ID = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
 export const BILLING_QUEUE_ID = 'b2c3d4e5-f6a7-8901-bcde-f12345678901';
+
+const WRAPUP_NAMES = ['PROGRAMMATIC_CALLBACK', 'RESOLVED', 'NO_ANSWER', 'BUSY', 'VOICEMAIL', 'CALL_FAILED'];
+
+function wrapups(prefix: string, extra: string[]): SimWrapupCode[] {
+  return [...WRAPUP_NAMES, ...extra].map((name, i) => ({
+    id: `${prefix}-0000-4000-8000-${String(i + 1).padStart(12, '0')}`,
+    name,
+  }));
+}
+
+/** Defaults of a queue's callback behaviour (agent-first with auto dial and end, no retries). */
+export function defaultQueueBehaviour(): Pick<
+  SimQueueDef,
+  'callback' | 'flow' | 'agentWrapUps' | 'agentOnUnreached'
+> {
+  return {
+    callback: {
+      mode: 'AgentFirst',
+      enableAutoDialAndEnd: true,
+      autoDialDelaySeconds: 2,
+      autoEndDelaySeconds: 5,
+      maxRetryCount: 0,
+      retryDelaySeconds: 0,
+    },
+    flow: {
+      failedDtmf: { disconnectType: 'system' },
+      timeout: { disconnectType: 'system' },
+      capacity: { disconnectType: 'system' },
+    },
+    agentWrapUps: {
+      answered: 'PROGRAMMATIC_CALLBACK',
+      noAnswer: 'NO_ANSWER',
+      busy: 'BUSY',
+      voicemail: 'VOICEMAIL',
+      carrierFailure: 'CALL_FAILED',
+    },
+    agentOnUnreached: { action: 'end' },
+  };
+}
 
 function agents(prefix: string, names: string[]): { id: string; name: string }[] {
   return names.map((name, i) => ({ id: `${prefix}${String(i + 1).padStart(4, '0')}`, name }));
@@ -82,21 +160,15 @@ export function demoOrg(): SimOrgDef {
           'Katherine Johnson',
           'Edsger Dijkstra',
         ]),
-        wrapupCodes: [
-          { id: 'c0de0001-0000-4000-8000-000000000001', name: 'PROGRAMMATIC_CALLBACK' },
-          { id: 'c0de0001-0000-4000-8000-000000000002', name: 'RESOLVED' },
-        ],
-        callbackMode: 'AgentFirst',
+        wrapupCodes: wrapups('c0de0001', []),
+        ...defaultQueueBehaviour(),
       },
       {
         id: BILLING_QUEUE_ID,
         name: 'Billing',
         agents: agents('b1000000-0000-4000-8000-00000000', ['Barbara Liskov', 'John Backus']),
-        wrapupCodes: [
-          { id: 'c0de0002-0000-4000-8000-000000000001', name: 'PROGRAMMATIC_CALLBACK' },
-          { id: 'c0de0002-0000-4000-8000-000000000002', name: 'BILLING_FOLLOW_UP' },
-        ],
-        callbackMode: 'AgentFirst',
+        wrapupCodes: wrapups('c0de0002', ['BILLING_FOLLOW_UP']),
+        ...defaultQueueBehaviour(),
       },
     ],
     dids: [
@@ -111,7 +183,10 @@ export function demoOrg(): SimOrgDef {
       '+14155550101': { outcome: 'noAnswer' },
       '+14155550102': { outcome: 'failDtmf', ringSeconds: 5 },
       '+14155550103': { outcome: 'busy' },
+      '+14155550104': { outcome: 'voicemail' },
+      '+14155550105': { outcome: 'carrierFailure' },
     },
     defaultRule: { outcome: 'answer', ringSeconds: 8, talkSeconds: 120 },
+    carrierRejectsUnknownCallerId: true,
   };
 }

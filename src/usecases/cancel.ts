@@ -37,7 +37,7 @@ function cancelReason(): Reason {
 
 export async function cancelCallback(
   store: Store,
-  genesys: Pick<GenesysPort, 'disconnectCallback' | 'getCallbackConversation'>,
+  genesys: Pick<GenesysPort, 'disconnectCallback' | 'getConversation'>,
   clock: Clock,
   tenantId: string,
   callbackId: string,
@@ -94,7 +94,7 @@ export async function cancelCallback(
       // Refused: most often because the conversation already ended. See how it ended.
       let mapped: ReturnType<typeof mapConversation>;
       try {
-        mapped = mapConversation(await genesys.getCallbackConversation(conversationId));
+        mapped = mapConversation(await genesys.getConversation(conversationId));
       } catch (readErr) {
         if (readErr instanceof PlatformError || readErr instanceof GenesysAuthError) {
           return platformUnavailable('disconnect', err.reason.code);

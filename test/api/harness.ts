@@ -104,7 +104,15 @@ export async function startTestApi(
   const ledger = { db: store.kysely, dialect: store.dialect };
   const sessions = createSessions(ledger);
   const streams = createTransitionStreams(ledger, { pollIntervalMs: 50 });
-  const platformStats = { requests: 0, retries: 0, throttled: 0, tokenRequests: 0 };
+  const platformStats = {
+    requests: 0,
+    retries: 0,
+    throttled: 0,
+    tokenRequests: 0,
+    headersSeen: 0,
+    pacedRequests: 0,
+    pacedMs: 0,
+  };
   const budget = createBudgetSampler({ stats: () => platformStats, requestsPerMinute: 300 });
   const app = await buildServer({
     store,

@@ -62,7 +62,29 @@ describe('QueuePolicy schema', () => {
     ['calling window start after end', { callingWindow: { start: '21:00', end: '08:00' } }],
     ['min lead beyond max lead', { minLeadSeconds: 86_400, maxLeadDays: 1 }],
     ['unknown key', { maxLeadDay: 3 }],
+    [
+      'wrapUpOutcomes: unreached on a completed outcome',
+      { wrapUpOutcomes: { X: { status: 'completed', unreached: 'busy' } } },
+    ],
+    ['wrapUpOutcomes: unknown status', { wrapUpOutcomes: { X: { status: 'cancelled' } } }],
+    [
+      'wrapUpOutcomes: a reason that is not a code',
+      { wrapUpOutcomes: { X: { status: 'rejected', reason: 'queue full' } } },
+    ],
   ] as const;
+
+  it('takes wrapUpOutcomes (wrap-up code → outcome), empty by default', () => {
+    const base = { openHours: { timeZone: 'UTC' }, dids: [{ number: '+18005551234' }] };
+    expect(parseQueuePolicy(base).wrapUpOutcomes).toEqual({});
+    const p = parseQueuePolicy({
+      ...base,
+      wrapUpOutcomes: {
+        'Cust unavailable': { status: 'expired', unreached: 'noAnswer' },
+        FULL: { status: 'rejected', reason: 'QUEUE_FULL' },
+      },
+    });
+    expect(p.wrapUpOutcomes['Cust unavailable']).toEqual({ status: 'expired', unreached: 'noAnswer' });
+  });
   it.each(bad)('refuses %s', (_label, override) => {
     const input = { openHours: { timeZone: 'UTC' }, dids: [{ number: '+18005551234' }], ...override };
     expect(QueuePolicySchema.safeParse(input).success).toBe(false);

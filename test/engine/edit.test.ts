@@ -2,8 +2,10 @@
  * Cancel and reschedule as the API calls them, against the simulator and a SQLite ledger:
  * only while accepted or pending, safe to repeat, never resurrected by a submit in flight.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticTrustedNumbers } from '../../src/adapters/customers.js';
+import { createCallbackLookup } from '../../src/genesys/lookup.js';
 import { cancelFollowupTask } from '../../src/jobs/cancel-followup.js';
 import { rescheduleFollowupTask } from '../../src/jobs/reschedule-followup.js';
 import { createJobLoop } from '../../src/jobs/runtime.js';
@@ -52,7 +54,12 @@ describe('cancel racing a submit', () => {
 
     const followup = createJobLoop(
       { store: h.store, clock: h.sim.clock, workerId: 'followups' },
-      cancelFollowupTask({ store: h.store, genesys: h.genesys, clock: h.sim.clock }),
+      cancelFollowupTask({
+        store: h.store,
+        genesys: h.genesys,
+        lookup: createCallbackLookup({ genesys: h.genesys, clock: h.sim.clock }),
+        clock: h.sim.clock,
+      }),
     );
     expect(await followup.runOnce()).toEqual({ jobs: 0, outcomes: {} });
     h.sim.clock.advanceMs(15_000);

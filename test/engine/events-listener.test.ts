@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import type { Models } from 'purecloud-platform-client-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
@@ -84,7 +85,7 @@ describe('event mode of tracking', () => {
     open.push({ h: p });
     const polled = await p.accept({ callbackNumber: ANSWERS, inMs: 2 * MINUTE });
     await p.runUntil(statusIs(p, polled.callbackId, 'completed'), { maxMs: 20 * MINUTE });
-    const pollingReads = p.sim.control.requestCount('getCallback');
+    const pollingReads = p.sim.control.requestCount('getConversation');
 
     // Sweep far apart so that only an event can bring the change within this test.
     const { h, start } = await eventHarness({ sweepIntervalMs: 60 * MINUTE });
@@ -107,13 +108,11 @@ describe('event mode of tracking', () => {
     expect(done.history.map((e) => e.status)).toEqual(['accepted', 'pending', 'completed']);
     expect(listener.stats().applied).toBeGreaterThanOrEqual(1);
     expect(listener.stats().reads).toBe(0);
-    // Applied within the step in which the agent was bridged.
+    // Applied within the step in which the conversation ended (the event says it ended; one read
+    // of the whole conversation says how).
     const conv = h.sim.control.conversation(done.conversationId!)!;
-    const bridgedAt = Date.parse(
-      conv.conversation.participants.find((x) => x.purpose === 'agent')!.connectedTime as string,
-    );
-    expect(done.updatedAt - bridgedAt).toBeLessThanOrEqual(1_000);
-    const eventReads = h.sim.control.requestCount('getCallback');
+    expect(done.updatedAt - conversationEndedAt(conv.full)).toBeLessThanOrEqual(1_000);
+    const eventReads = h.sim.control.requestCount('getConversation');
     expect(pollingReads).toBeGreaterThan(2);
     expect(eventReads).toBeLessThan(pollingReads);
   });
@@ -129,14 +128,10 @@ describe('event mode of tracking', () => {
     sockets.at(-1)!.terminate();
     await waitFor('the listener to see the socket close', () => reasons.includes('closed'));
 
-    // The platform bridges the callback while no socket is connected: no event reaches callbackd.
+    // The callback is answered and ends while no socket is connected: no event reaches callbackd.
     const conversationId = (await h.get(cb.callbackId)).conversationId!;
-    const bridged = () =>
-      h.sim.control
-        .conversation(conversationId)
-        ?.conversation.participants.some((x) => x.purpose === 'agent' && x.connectedTime !== undefined) ??
-      false;
-    await h.runUntil(bridged, { maxMs: 10 * MINUTE });
+    const ended = () => (h.sim.control.conversation(conversationId)?.endReason ?? null) !== null;
+    await h.runUntil(ended, { maxMs: 10 * MINUTE });
     expect(listener.connected()).toBe(false);
 
     control.down = false;
@@ -146,7 +141,7 @@ describe('event mode of tracking', () => {
     await h.runUntil(statusIs(h, cb.callbackId, 'completed'), { maxMs: 5 * MINUTE });
     // Repaired by the sweep's read, not by an event.
     expect(listener.stats().applied).toBe(0);
-    expect(h.sim.control.requestCount('getCallback')).toBeGreaterThanOrEqual(1);
+    expect(h.sim.control.requestCount('getConversation')).toBeGreaterThanOrEqual(1);
     expect((await h.get(cb.callbackId)).history.map((e) => e.status)).toEqual([
       'accepted',
       'pending',
@@ -181,7 +176,11 @@ describe('event mode of tracking', () => {
 
   it('moves to a new channel before the current one expires', async () => {
     const { h, sockets, reasons, start } = await eventHarness();
-    const listener = start({ renewBeforeExpiryMs: CHANNEL_LIFETIME_MS - MINUTE });
+    // Silence detection kept out of the way: only the renewal may replace this channel.
+    const listener = start({
+      renewBeforeExpiryMs: CHANNEL_LIFETIME_MS - MINUTE,
+      heartbeatTimeoutMs: 10 * MINUTE,
+    });
     await waitFor('the listener to connect', () => listener.connected());
     h.sim.clock.advanceMs(MINUTE + 1_000);
     await waitFor('a new channel', () => listener.stats().connections === 2 && listener.connected());
@@ -286,21 +285,29 @@ describe('startApp with tracking.mode events', () => {
       );
 
       const conversationId = String(pending.conversationId);
-      const bridged = () =>
-        sim.control
-          .conversation(conversationId)
-          ?.conversation.participants.some((x) => x.purpose === 'agent' && x.connectedTime !== undefined);
-      for (let i = 0; i < 10 * 60 && !bridged(); i++) {
+      const ended = () => (sim.control.conversation(conversationId)?.endReason ?? null) !== null;
+      for (let i = 0; i < 10 * 60 && !ended(); i++) {
         sim.clock.advanceMs(1_000);
         // Lets the socket's messages in between steps, as simulated time moves.
         await api('GET', path);
       }
-      expect(bridged()).toBe(true);
+      expect(ended()).toBe(true);
       await waitFor('completed from the event', async () => (await api('GET', path)).status === 'completed');
+      // The end event says it ended; one read of the whole conversation says how.
       expect(sim.control.requestCount('getCallback')).toBe(0);
+      expect(sim.control.requestCount('getConversation')).toBe(1);
     } finally {
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 });
+
+/** The last end of any medium in a GET /api/v2/conversations/{id} view. */
+function conversationEndedAt(full: Record<string, unknown>): number {
+  const c = full as unknown as Models.Conversation;
+  const ends = c.participants.flatMap((p) =>
+    [...(p.callbacks ?? []), ...(p.calls ?? [])].map((m) => Date.parse(m.disconnectedTime ?? '')),
+  );
+  return Math.max(...ends.filter((t) => Number.isFinite(t)));
+}

@@ -15,6 +15,8 @@ import {
   BILLING_QUEUE_ID,
   DEMO_CLIENT_ID,
   DEMO_CLIENT_SECRET,
+  demoOrg,
+  type SimOrgDef,
   type Simulator,
   SUPPORT_QUEUE_ID,
   startSimulator,
@@ -52,6 +54,20 @@ export interface EngineHarness {
 
 let seq = 0;
 
+/**
+ * The demo org with the wrap-up code an org's Architect flow sets when it refuses a callback for
+ * capacity (QUEUE_FULL, mapped in the demo config's wrapUpOutcomes): capacity refusal is the
+ * flow's outcome, seen only as its disconnect and wrap-up (GENESYS.md).
+ */
+export function orgWithFlowWrapUps(): SimOrgDef {
+  const org = demoOrg();
+  for (const [i, q] of org.queues.entries()) {
+    q.wrapupCodes.push({ id: `f1000000-0000-4000-8000-00000000000${i}`, name: 'QUEUE_FULL' });
+    q.flow.capacity = { ...q.flow.capacity, wrapUpCode: 'QUEUE_FULL' };
+  }
+  return org;
+}
+
 export async function startEngineHarness(
   opts: {
     tracker?: Partial<TrackerOptions>;
@@ -65,6 +81,7 @@ export async function startEngineHarness(
     startTime: START_MS,
     analyticsLagMs: opts.analyticsLagMs ?? 0,
     requestsPerMinute: 100_000,
+    org: orgWithFlowWrapUps(),
   });
   const ledger: TempStore = await openTempStore();
   const { store } = ledger;

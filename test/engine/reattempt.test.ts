@@ -188,6 +188,7 @@ describe('the re-attempt ladder', () => {
       callAttempt: 1,
       submitInFlightAt: null,
       lastCheckedAt: null,
+      firstDialedAt: null,
       createdAt: 0,
       updatedAt: 0,
     };
@@ -196,7 +197,9 @@ describe('the re-attempt ladder', () => {
       status: 'expired' as const,
       reason: null,
       capacity: false,
-      rule: 'wrap-up',
+      reached: false,
+      complete: true,
+      rule: 'wrap-up-mapped',
       unreached: 'voicemail' as const,
     };
     expect(unreachedOf(voicemail)).toBe('voicemail');
@@ -207,7 +210,14 @@ describe('the re-attempt ladder', () => {
     expect(t?.enqueue).toMatchObject({ kind: 'submit', callbackPk: 1 });
     const noVoicemail = { ...policy, reattempts: { attempts: 2, afterMinutes: { noAnswer: 30 } } };
     expect(reattemptTransition(rec, voicemail, noVoicemail, at, [])).toBeUndefined();
-    const completed = { status: 'completed' as const, reason: null, capacity: false, rule: 'connected' };
+    const completed = {
+      status: 'completed' as const,
+      reason: null,
+      capacity: false,
+      reached: true,
+      complete: true,
+      rule: 'talked',
+    };
     expect(reattemptTransition(rec, completed, policy, at, [])).toBeUndefined();
   });
 });

@@ -41,10 +41,21 @@ describe('submitter under platform faults (simulator + SQLite)', () => {
   it('a 429 storm (two workers bouncing off the platform limit): every callback is created exactly once', async () => {
     // 20 requests per simulated minute for 25 callbacks, two workers: most first tries bounce.
     h = await startHarness({ requestsPerMinute: 20 });
+    // Without the inin-ratelimit-* headers the client cannot pace itself: it bounces off the limit.
+    h.sim.control.setRateLimitHeaders(false);
     const ids = await acceptMany(h, 'cb-429', 25);
     const workers = [h.submitter(), h.submitter()];
     await driveUntil(h, workers, () => noneAccepted(h!), { stepMs: 5_000 });
     expect(h.sim.control.counters()['createCallback']?.['429'] ?? 0).toBeGreaterThan(0);
+    await expectExactlyOnce(h, ids);
+  });
+
+  it('with the inin-ratelimit-* headers on, the client paces itself: the same storm draws no 429 after the first', async () => {
+    h = await startHarness({ requestsPerMinute: 20 });
+    const ids = await acceptMany(h, 'cb-paced', 25);
+    const workers = [h.submitter(), h.submitter()];
+    await driveUntil(h, workers, () => noneAccepted(h!), { stepMs: 5_000 });
+    expect(h.sim.control.counters()['createCallback']?.['429'] ?? 0).toBeLessThanOrEqual(1);
     await expectExactlyOnce(h, ids);
   });
 

@@ -129,9 +129,10 @@ describe('submitter against the simulator and a SQLite ledger', () => {
     expect((await h.store.getByPk(accepted.pk))!.status).toBe('pending');
   });
 
-  it('the one limit: if the platform never shows a created callback in analytics, an unclear create is sent again', async () => {
-    // Analytics that lags far beyond analyticsLagMs behaves like analytics that lost the record.
+  it('the one limit: if neither the search nor analytics ever shows a created callback, an unclear create is sent again', async () => {
+    // Lags far beyond the look-up's windows behave like a platform that lost the record.
     h = await startHarness({ analyticsLagMs: 3_600_000 });
+    h.sim.control.setSearchLagMs(3_600_000);
     h.sim.control.addFault({ endpoint: 'createCallback', kind: 'commitNoAnswer', times: 1 });
     const accepted = await h.accept(simSpec(h.sim, 'cb-lost-analytics'));
     await driveUntil(
@@ -142,25 +143,20 @@ describe('submitter against the simulator and a SQLite ledger', () => {
     expect(platformCounts(h.sim, ['cb-lost-analytics'])).toEqual({ 'cb-lost-analytics': 2 });
   });
 
-  it('a capacity refusal defers the callback (QUEUE_FULL) and submits it once the queue has room', async () => {
-    h = await startHarness();
-    h.sim.control.setQueueCapacity(BILLING_QUEUE_ID, { maxWaiting: 0, mode: 'refuse' });
-    const spec = simSpec(h.sim, 'cb-full', { routingData: { queueId: BILLING_QUEUE_ID, priority: 0 } });
-    const accepted = await h.accept(spec);
-    const submitter = h.submitter({ random: () => 0 });
-    expect((await submitter.runOnce()).outcomes).toEqual({ deferred: 1 });
-    const deferred = (await h.store.getByPk(accepted.pk))!;
-    expect(deferred.status).toBe('accepted');
-    expect(deferred.statusReason?.code).toBe(ERROR_CODES.QUEUE_FULL);
-    expect(deferred.submitInFlightAt).toBeNull();
-    expect(deferred.nextAttemptAt).toBe(h.clock.now() + 15 * 60_000);
-    // Not due yet.
-    expect((await submitter.runOnce()).jobs).toBe(0);
-
-    h.sim.control.setQueueCapacity(BILLING_QUEUE_ID, undefined);
-    h.sim.clock.advanceMs(15 * 60_000);
-    expect((await submitter.runOnce()).outcomes).toEqual({ created: 1 });
-    expect(h.sim.control.conversations({ callbackId: 'cb-full' })).toHaveLength(1);
+  it('an unclear create the attribute search shows is adopted although analytics lags for an hour', async () => {
+    h = await startHarness({ analyticsLagMs: 3_600_000 });
+    h.sim.control.addFault({ endpoint: 'createCallback', kind: 'commitNoAnswer', times: 1 });
+    const accepted = await h.accept(simSpec(h.sim, 'cb-found-by-search'));
+    await driveUntil(
+      h,
+      [h.submitter()],
+      async () => (await h!.store.getByPk(accepted.pk))!.status !== 'accepted',
+    );
+    expect(platformCounts(h.sim, ['cb-found-by-search'])).toEqual({ 'cb-found-by-search': 1 });
+    const rec = (await h.store.getByPk(accepted.pk))!;
+    expect(rec.status).toBe('pending');
+    expect(rec.statusReason).toMatchObject({ code: 'LOOKUP_ADOPTED' });
+    expect(rec.statusReason?.message).toMatch(/by search/);
   });
 
   it('a callback cancelled while its create was in flight gets its new platform callback disconnected', async () => {

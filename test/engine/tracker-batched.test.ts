@@ -1,3 +1,4 @@
+import type { Models } from 'purecloud-platform-client-v2';
 /**
  * Tracking with readMode 'analytics' (batched reads through the analytics details query), end to
  * end: ledger (SQLite) → submitter → simulator (with its analytics lag) → tracker → ledger.
@@ -29,13 +30,19 @@ describe('tracking with batched analytics reads', () => {
     expect(statuses(done)).toEqual(['accepted', 'pending', 'completed']);
     expect(h.sim.control.requestCount('getCallback')).toBe(0);
     expect(h.sim.control.requestCount('conversationDetails')).toBeGreaterThan(0);
-    // Seen within a poll interval of the bridge becoming visible in analytics.
+    // Seen once the end (with the wrap-up) is visible in analytics: after the lag, within the
+    // 30 s cap on reads of an unchanged live call plus a poll interval.
     const conv = h.sim.control.conversation(done.conversationId!)!;
-    const bridgedAt = Date.parse(
-      conv.conversation.participants.find((p) => p.purpose === 'agent')!.connectedTime as string,
+    const full = conv.full as unknown as Models.Conversation;
+    const endedAt = Math.max(
+      ...full.participants
+        .flatMap((p) =>
+          [...(p.callbacks ?? []), ...(p.calls ?? [])].map((m) => Date.parse(m.disconnectedTime ?? '')),
+        )
+        .filter((t) => Number.isFinite(t)),
     );
-    expect(done.updatedAt - bridgedAt).toBeGreaterThanOrEqual(LAG_MS);
-    expect(done.updatedAt - bridgedAt).toBeLessThanOrEqual(LAG_MS + 6_000);
+    expect(done.updatedAt - endedAt).toBeGreaterThanOrEqual(LAG_MS);
+    expect(done.updatedAt - endedAt).toBeLessThanOrEqual(LAG_MS + 36_000);
   });
 
   it('expires a callback the customer never answers', async () => {
@@ -116,7 +123,8 @@ describe('platform calls', () => {
     }
     const batched = await callsPerCallback(await analyticsHarness(), 20);
     console.log(`platform calls per callback: get ${getMode.toFixed(2)}, analytics ${batched.toFixed(2)}`);
-    expect(batched).toBeLessThanOrEqual(3);
+    // Measured 4.1 (the outcome now waits for the end and the wrap-up, so a talk is read too).
+    expect(batched).toBeLessThanOrEqual(4.5);
     expect(batched).toBeLessThan(getMode / 3);
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import {
   ATTR,
   callbackData,
-  toCallbackIdQuery,
+  toAttributeSearchRequest,
+  toCallbackCandidatesQuery,
   toCreateCallbackCommand,
   toPatchCallbackRequest,
   toQueueObservationQuery,
@@ -47,17 +48,40 @@ describe('CallbackSpec → CreateCallbackCommand', () => {
     expect(data[ATTR.timeoutSeconds]).toBe('45');
   });
 
-  it('the callbackId look-up is a property predicate on the participant attribute, paged', () => {
-    const q = toCallbackIdQuery('cb-1', '2030-01-01T00:00:00.000Z', '2030-01-02T00:00:00.000Z', 2, 100);
-    expect(q.interval).toBe('2030-01-01T00:00:00.000Z/2030-01-02T00:00:00.000Z');
-    expect(q.segmentFilters?.[0]?.predicates?.[0]).toEqual({
-      type: 'property',
-      propertyType: 'string',
-      property: 'callbackId',
-      operator: 'matches',
-      value: 'cb-1',
-    });
+  it('look-up candidates: dimension predicates on queue, media type and number, never a property predicate', () => {
+    const q = toCallbackCandidatesQuery(
+      {
+        queueIds: ['q1', 'q2'],
+        callbackNumber: '+14155552671',
+        from: Date.parse('2030-01-01T00:00:00.000Z'),
+        to: Date.parse('2030-01-03T00:00:00.000Z'),
+      },
+      2,
+      100,
+    );
+    expect(q.interval).toBe('2030-01-01T00:00:00.000Z/2030-01-03T00:00:00.000Z');
+    const f = q.segmentFilters?.[0];
+    expect(f?.predicates?.map((p) => [p.type, p.dimension, p.value])).toEqual([
+      ['dimension', 'mediaType', 'callback'],
+      ['dimension', 'callbackNumber', '+14155552671'],
+    ]);
+    expect(f?.clauses?.[0]?.predicates.map((p) => p.value)).toEqual(['q1', 'q2']);
+    expect(JSON.stringify(q)).not.toContain('property');
     expect(q.paging).toEqual({ pageSize: 100, pageNumber: 2 });
+  });
+
+  it('the attribute search is a DATE_RANGE on startTime, with the cursor of the previous page', () => {
+    expect(toAttributeSearchRequest('2030-01-01T00:00:00.000Z', '2030-01-01T04:00:00.000Z', 'c2')).toEqual({
+      query: [
+        {
+          type: 'DATE_RANGE',
+          fields: ['startTime'],
+          startValue: '2030-01-01T00:00:00.000Z',
+          endValue: '2030-01-01T04:00:00.000Z',
+        },
+      ],
+      cursor: 'c2',
+    });
   });
 
   it('reschedule and observation bodies carry what the platform reads', () => {

@@ -165,14 +165,14 @@ describe('client retries', () => {
     expect(platform.api()).toHaveLength(1);
   });
 
-  it("the platform's capacity refusal maps to QUEUE_FULL", async () => {
+  it('a refused create is never taken for a capacity refusal from a code no SDK or doc names', async () => {
     const { client } = await setup(() => ({
       status: 400,
       body: { code: 'callback.capacity.exceeded', message: 'The queue cannot take more scheduled callbacks' },
     }));
     const err = await failure(client.createCallback(exampleSpec()));
     expect(err.kind).toBe('rejected');
-    expect(err.reason.code).toBe('QUEUE_FULL');
+    expect(err.reason.code).toBe('PLATFORM_BAD_REQUEST');
   });
 
   it.each([502, 504, 500])('%i on a create is unclear and never re-sent', async (status) => {

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
+import { BILLING_QUEUE_ID, SUPPORT_QUEUE_ID } from '../../src/simulator/index.js';
 import { createBody, fetchToken, type Harness, startHarness } from './helpers.js';
 
 let h: Harness;
@@ -27,7 +27,7 @@ describe('rate limit per token', () => {
     h.sim.clock.advanceMs(20_000);
     const limited = await h.api('GET', QUEUE);
     expect(limited.status).toBe(429);
-    expect(limited.body).toMatchObject({ status: 429, code: 'too.many.requests' });
+    expect(limited.body).toMatchObject({ status: 429, code: 'too.many.requests.retry.after' });
     expect(limited.headers.get('retry-after')).toBe('40');
     expect(limited.headers.get('inin-ratelimit-reset')).toBe('40');
     expect(limited.headers.get('inin-ratelimit-allowed')).toBe('5');
@@ -51,6 +51,56 @@ describe('rate limit per token', () => {
   it('defaults to 300 requests per minute', async () => {
     const r = await h.api('GET', QUEUE);
     expect(r.headers.get('inin-ratelimit-allowed')).toBe('300');
+  });
+
+  it('carries inin-ratelimit-* on ordinary answers of every kind, 2xx and 4xx alike', async () => {
+    const answers = [
+      await h.api('GET', QUEUE),
+      await h.api('GET', '/api/v2/conversations/callbacks/nope'),
+      await h.api('POST', CB, { callbackNumbers: [] }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([200, 404, 400]);
+    expect(answers.map((r) => r.headers.get('inin-ratelimit-count'))).toEqual(['1', '2', '3']);
+    for (const r of answers) expect(r.headers.get('inin-ratelimit-reset')).toMatch(/^\d+$/);
+  });
+
+  it('a resource with its own lower limit reports it in the headers and is shared by every token', async () => {
+    h.sim.control.setResourceLimits({ conversationDetails: 2 });
+    const query = { interval: '2024-06-15T00:00:00.000Z/2024-06-16T00:00:00.000Z' };
+    const first = await h.api('POST', '/api/v2/analytics/conversations/details/query', query);
+    expect(first.headers.get('inin-ratelimit-allowed')).toBe('2');
+    expect(first.headers.get('inin-ratelimit-count')).toBe('1');
+    // Other resources still show the token's window.
+    expect((await h.api('GET', QUEUE)).headers.get('inin-ratelimit-allowed')).toBe('300');
+    const other = await fetchToken(h.sim.url);
+    const second = await h.api('POST', '/api/v2/analytics/conversations/details/query', query, {
+      authorization: `Bearer ${other}`,
+    });
+    expect(second.headers.get('inin-ratelimit-count')).toBe('2');
+    const third = await h.api('POST', '/api/v2/analytics/conversations/details/query', query);
+    expect(third.status).toBe(429);
+    expect(third.body.code).toBe('too.many.requests.retry.after');
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await h.api('GET', QUEUE)).status).toBe(200);
+  });
+
+  it('a valid token gets its headers on an unknown path too', async () => {
+    const r = await h.api('GET', '/api/v2/nothing/here');
+    expect(r.status).toBe(404);
+    expect(r.headers.get('inin-ratelimit-count')).toBe('1');
+    expect(
+      (await h.raw('GET', '/api/v2/nothing/here', undefined, {})).headers.get('inin-ratelimit-count'),
+    ).toBeNull();
+  });
+
+  it('can answer without any inin-ratelimit-* header (to break header pacing on purpose)', async () => {
+    const r = await h.raw('POST', '/sim/settings', JSON.stringify({ rateLimitHeaders: false }), {});
+    expect(r.body.rateLimitHeaders).toBe(false);
+    const a = await h.api('GET', QUEUE);
+    expect(a.status).toBe(200);
+    expect([...a.headers.keys()].filter((k) => k.startsWith('inin-ratelimit'))).toEqual([]);
+    const bad = await h.raw('POST', '/sim/settings', JSON.stringify({ resourceLimits: { nope: 1 } }), {});
+    expect(bad.status).toBe(400);
   });
 });
 
@@ -193,7 +243,7 @@ describe('control API over HTTP', () => {
     expect(rule.status).toBe(200);
     const id = await h.create({ callbackNumbers: ['+14155550199'], data: { callbackId: 'k' } });
     await h.create({ data: { callbackId: 'other' } });
-    h.sim.clock.advanceMs(3600_000 + 10_000);
+    h.sim.clock.advanceMs(3600_000 + 30_000);
     const list = await h.raw('GET', '/sim/conversations?callbackId=k', undefined, {});
     expect(list.body.total).toBe(1);
     expect(list.body.conversations[0]).toMatchObject({ id, endReason: 'busy' });
@@ -223,12 +273,37 @@ describe('control API over HTTP', () => {
     const q = await h.raw(
       'POST',
       `/sim/queues/${SUPPORT_QUEUE_ID}`,
-      JSON.stringify({ agents: 1, capacity: { maxWaiting: 3, mode: 'refuse' } }),
+      JSON.stringify({ agents: 1, capacity: { maxWaiting: 3 } }),
       {},
     );
     expect(q.status).toBe(200);
-    expect(q.body[0]).toMatchObject({ agents: 1, capacity: { maxWaiting: 3, mode: 'refuse' } });
+    expect(q.body[0]).toMatchObject({ agents: 1, capacity: { maxWaiting: 3 } });
     expect((await h.raw('POST', '/sim/queues/nope', JSON.stringify({ agents: 1 }), {})).status).toBe(404);
     expect((await h.raw('POST', '/sim/settings', '{oops', {})).status).toBe(400);
+  });
+
+  it('lets a supervisor move or disconnect a callback outside the API, uncounted', async () => {
+    const id = await h.create();
+    h.sim.control.resetCounters();
+    const moved = await h.raw(
+      'POST',
+      `/sim/conversations/${id}/reschedule`,
+      JSON.stringify({ callbackScheduledTime: '2024-06-15T18:00:00.000Z', queueId: BILLING_QUEUE_ID }),
+      {},
+    );
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({
+      queueId: BILLING_QUEUE_ID,
+      callbackScheduledTime: '2024-06-15T18:00:00.000Z',
+    });
+    const customer = await h.customer(id);
+    expect(customer).toMatchObject({
+      callbackScheduledTime: '2024-06-15T18:00:00.000Z',
+      queue: { id: BILLING_QUEUE_ID },
+    });
+    h.sim.control.supervisorDisconnect(id);
+    expect(h.sim.control.conversation(id)?.endReason).toBe('disconnectedByApi');
+    expect((await h.raw('POST', `/sim/conversations/${id}/disconnect`, undefined, {})).status).toBe(400);
+    expect(h.sim.control.counters()['rescheduleCallback']).toBeUndefined();
   });
 });

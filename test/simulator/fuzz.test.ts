@@ -39,8 +39,20 @@ const mutatedCreate = fc
   )
   .map(([field, value]) => JSON.stringify({ ...createBody(), [field]: value }));
 
+/** A search body whose criteria are partly hostile. */
+const mutatedSearch = fc.tuple(hostile, hostile).map(([criterion, extra]) =>
+  JSON.stringify({
+    query: [
+      { type: 'DATE_RANGE', fields: ['startTime'], startValue: '2024-06-15T00:00:00Z', endValue: extra },
+      criterion,
+    ],
+    cursor: extra,
+  }),
+);
+
 const rawBodies = fc.oneof(
   mutatedCreate,
+  mutatedSearch,
   hostile.map((v) => JSON.stringify(v)),
   fc.string({ maxLength: 200 }),
   fc.constant('{"data": {"__proto__": "x", "constructor": "y"}, "callbackNumbers": ["+14155552671"]}'),
@@ -55,6 +67,8 @@ const endpoints: [string, string][] = [
   ['POST', '/api/v2/analytics/queues/observations/query'],
   ['POST', '/api/v2/analytics/conversations/details/query'],
   ['POST', '/api/v2/notifications/channels/unknown/subscriptions'],
+  ['POST', '/api/v2/conversations/participants/attributes/search'],
+  ['POST', '/api/v2/analytics/conversations/00000000-0000-4000-8000-000000000000/details/properties'],
 ];
 
 describe('hostile input', () => {

@@ -49,8 +49,17 @@ describe('notification channels', () => {
         .map((m) => m.eventBody.participants.find((p: Json) => p.purpose === 'customer').state);
       return s.at(-1) === 'disconnected' ? s : undefined;
     });
-    // created, offered to an agent, dialing, customer answered, bridged to the agent, ended
-    expect(states).toEqual(['none', 'none', 'dialing', 'connected', 'connected', 'disconnected']);
+    // The customer's callback media: scheduled (an event-only state), connected from the due time
+    // through every call, disconnected when the agent's callback ends.
+    expect(states[0]).toBe('scheduled');
+    expect(states[1]).toBe('connected');
+    expect(new Set(states.slice(1, -1))).toEqual(new Set(['connected']));
+    expect(states.at(-1)).toBe('disconnected');
+    const first = messages.find((m) => m.eventBody.id === id)!;
+    expect(first.eventBody.participants[0]).toMatchObject({
+      initialState: 'scheduled',
+      attributes: { callbackId: 'cb-CRM-998271-20240615T160000Z' },
+    });
     expect(messages.every((m) => m.topicName !== topic(BILLING_QUEUE_ID))).toBe(true);
   });
 
@@ -115,5 +124,83 @@ describe('notification channels', () => {
     for (let i = 0; i < 20; i++) await channel();
     expect((await h.api('GET', CH)).body.entities).toHaveLength(20);
     expect((await h.api('HEAD', `${CH}/${first.id}`)).status).toBe(404);
+  });
+
+  it('a 21st channel is never refused: with every channel connected, the least recently used one goes, warned first', async () => {
+    const chans = [];
+    for (let i = 0; i < 20; i++) chans.push(await channel());
+    const conns = [];
+    for (const c of chans) {
+      conns.push(await connect(c.connectUri));
+      h.sim.clock.advanceMs(1000);
+    }
+    // Subscribing uses channel 0 again, so channel 1 is now the least recently used.
+    await h.api('POST', `${CH}/${chans[0]!.id}/subscriptions`, [{ id: topic(SUPPORT_QUEUE_ID) }]);
+    const victim = conns[1]!;
+    const closed = new Promise<void>((resolve) => victim.ws.once('close', () => resolve()));
+    const r = await h.api('POST', CH);
+    expect(r.status).toBe(200);
+    await closed;
+    expect(victim.messages.at(-1)).toMatchObject({ topicName: 'v2.system.socket_closing' });
+    expect((await h.api('HEAD', `${CH}/${chans[1]!.id}`)).status).toBe(404);
+    expect((await h.api('HEAD', `${CH}/${chans[0]!.id}`)).status).toBe(200);
+    expect((await h.api('GET', CH)).body.entities).toHaveLength(20);
+  });
+
+  it('fails a subscribe that names a forbidden topic, unless ?ignoreErrors=true', async () => {
+    h.sim.control.setForbiddenTopics([topic(BILLING_QUEUE_ID)]);
+    const ch = await channel();
+    const both = [{ id: topic(SUPPORT_QUEUE_ID) }, { id: topic(BILLING_QUEUE_ID) }];
+    const refused = await h.api('POST', `${CH}/${ch.id}/subscriptions`, both);
+    expect(refused.status).toBe(403);
+    expect((await h.api('GET', `${CH}/${ch.id}/subscriptions`)).body.entities).toEqual([]);
+    const ignored = await h.api('POST', `${CH}/${ch.id}/subscriptions?ignoreErrors=true`, both);
+    expect(ignored.status).toBe(200);
+    expect(ignored.body.entities).toEqual([
+      { id: topic(SUPPORT_QUEUE_ID), state: 'Permitted' },
+      {
+        id: topic(BILLING_QUEUE_ID),
+        state: 'Rejected',
+        rejectionReason: 'Missing permission for this topic.',
+      },
+    ]);
+    // Over HTTP too, with a prefix.
+    const ctl = await h.raw(
+      'POST',
+      '/sim/notifications',
+      JSON.stringify({ forbiddenTopics: ['v2.routing.*'] }),
+      {},
+    );
+    expect(ctl.body.forbiddenTopics).toEqual(['v2.routing.*']);
+    expect(
+      (await h.api('PUT', `${CH}/${ch.id}/subscriptions`, [{ id: topic(SUPPORT_QUEUE_ID) }])).status,
+    ).toBe(403);
+  });
+
+  it('with notifications turned off, channels stay up and heartbeat but deliver no event', async () => {
+    const ch = await channel();
+    await h.api('POST', `${CH}/${ch.id}/subscriptions`, [{ id: topic(SUPPORT_QUEUE_ID) }]);
+    const { messages } = await connect(ch.connectUri);
+    const off = await h.raw('POST', '/sim/notifications', JSON.stringify({ enabled: false }), {});
+    expect(off.body.enabled).toBe(false);
+    await h.create();
+    h.sim.clock.advanceMs(30_000);
+    await waitFor(() => messages.some((m) => m.topicName === 'channel.metadata'));
+    expect(messages.filter((m) => m.topicName === topic(SUPPORT_QUEUE_ID))).toEqual([]);
+    h.sim.control.setNotificationsEnabled(true);
+    await h.create();
+    await waitFor(() => messages.some((m) => m.topicName === topic(SUPPORT_QUEUE_ID)));
+  });
+
+  it('closes sockets on demand with v2.system.socket_closing first; the channel survives', async () => {
+    const ch = await channel();
+    const { ws, messages } = await connect(ch.connectUri);
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    const r = await h.raw('POST', '/sim/notifications', JSON.stringify({ closeSockets: true }), {});
+    expect(r.body.socketsClosed).toBe(1);
+    await closed;
+    expect(messages.map((m) => m.topicName)).toEqual(['v2.system.socket_closing']);
+    expect((await h.api('HEAD', `${CH}/${ch.id}`)).status).toBe(200);
+    await connect(ch.connectUri);
   });
 });

@@ -7,13 +7,14 @@ import type { Models } from 'purecloud-platform-client-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import {
+  BILLING_QUEUE_ID,
   DEMO_CLIENT_ID,
   DEMO_CLIENT_SECRET,
   type Simulator,
   SUPPORT_QUEUE_ID,
   startSimulator,
 } from '../../src/simulator/index.js';
-import { START } from './helpers.js';
+import { type Json, START } from './helpers.js';
 
 interface SdkClient {
   setGateway(g: { host: string; protocol?: string; port?: number }): void;
@@ -28,6 +29,10 @@ interface Sdk {
     patchConversationsCallbacks(body: Models.PatchCallbackRequest): Promise<Models.PatchCallbackResponse>;
     patchConversationsCallback(id: string, body: Models.Conversation): Promise<Models.Conversation>;
     postConversationsCallbacksBulkDisconnect(body: Models.BulkCallbackDisconnectRequest): Promise<void>;
+    getConversation(id: string): Promise<Models.Conversation>;
+    postConversationsParticipantsAttributesSearch(
+      body: Models.ConversationParticipantSearchRequest,
+    ): Promise<Models.JsonCursorSearchResponse>;
   };
   RoutingApi: new () => {
     getRoutingQueue(id: string): Promise<Models.Queue>;
@@ -43,12 +48,20 @@ interface Sdk {
     postAnalyticsConversationsDetailsQuery(
       body: Models.ConversationQuery,
     ): Promise<Models.AnalyticsConversationQueryResponse>;
+    getAnalyticsConversationsDetails(opts: {
+      id: string[];
+    }): Promise<Models.AnalyticsConversationWithoutAttributesMultiGetResponse>;
+    postAnalyticsConversationDetailsProperties(
+      conversationId: string,
+      body: Models.PropertyIndexRequest,
+    ): Promise<Models.PropertyIndexRequest>;
   };
   NotificationsApi: new () => {
     postNotificationsChannels(): Promise<Models.Channel>;
     postNotificationsChannelSubscriptions(
       channelId: string,
       body: Models.ChannelTopic[],
+      opts?: { ignoreErrors?: boolean },
     ): Promise<Models.ChannelTopicEntityListing>;
   };
   TelephonyProvidersEdgeApi: new () => {
@@ -170,8 +183,40 @@ describe('the official SDK against the simulator', () => {
     };
     expect((await analytics.postAnalyticsConversationsDetailsQuery(query)).totalHits).toBe(0);
     sim.clock.advanceMs(2000);
+    // As on the platform, a property predicate matches indexed segment properties, never `data`.
+    expect((await analytics.postAnalyticsConversationsDetailsQuery(query)).totalHits).toBe(0);
+    const convId = created.conversation!.id!;
+    const byId = await analytics.getAnalyticsConversationsDetails({ id: [convId] });
+    expect(byId.conversations?.map((c) => c.conversationId)).toEqual([convId]);
+    const callbackSession = byId.conversations?.[0]?.participants
+      ?.find((p) => p.purpose === 'customer')
+      ?.sessions?.find((x) => x.mediaType === 'callback');
+    expect(callbackSession?.segments?.[0]?.segmentType).toBe('scheduled');
+    await analytics.postAnalyticsConversationDetailsProperties(convId, {
+      sessionId: callbackSession!.sessionId!,
+      targetDate: '2024-06-15T15:00:00.000Z',
+      properties: [{ property: 'callbackId', propertyType: 'string', value: 'sdk-details' }],
+    });
     const found = await analytics.postAnalyticsConversationsDetailsQuery(query);
-    expect(found.conversations?.map((c) => c.conversationId)).toEqual([created.conversation.id]);
+    expect(found.conversations?.map((c) => c.conversationId)).toEqual([convId]);
+
+    sim.clock.advanceMs(3000); // the search's own lag (searchLagMs, 5 s by default)
+    const search = await new platformClient.ConversationsApi().postConversationsParticipantsAttributesSearch({
+      query: [
+        {
+          type: 'DATE_RANGE',
+          fields: ['startTime'],
+          startValue: '2024-06-15T14:00:00.000Z',
+          endValue: '2024-06-15T16:00:00.000Z',
+        },
+      ],
+    });
+    const rows = search.results as { conversationId: string; participantData: Json[] }[];
+    const mine = rows.find((r) => r.conversationId === convId);
+    expect(mine?.participantData[0]?.['participantAttributes']).toEqual({ callbackId: 'sdk-details' });
+    const full = await new platformClient.ConversationsApi().getConversation(convId);
+    expect(full.participants.map((p) => p.purpose)).toEqual(['customer', 'acd']);
+    expect(full.participants[0]?.callbacks?.[0]?.callbackScheduledTime).toBe('2024-06-15T16:00:00.000Z');
   });
 
   it('creates a notification channel whose websocket carries queue callback events', async () => {
@@ -197,6 +242,27 @@ describe('the official SDK against the simulator', () => {
     }
     expect(messages.find((m) => m.eventBody.id === created.conversation.id)?.topicName).toBe(topic);
     ws.close();
+  });
+
+  it('fails a subscribe with a forbidden topic unless the SDK passes ignoreErrors', async () => {
+    const notifications = new platformClient.NotificationsApi();
+    const channel = await notifications.postNotificationsChannels();
+    const allowed = `v2.routing.queues.${SUPPORT_QUEUE_ID}.conversations.callbacks`;
+    const forbidden = `v2.routing.queues.${BILLING_QUEUE_ID}.conversations.callbacks`;
+    sim.control.setForbiddenTopics([forbidden]);
+    try {
+      const topics = [{ id: allowed }, { id: forbidden }];
+      const err = await notifications
+        .postNotificationsChannelSubscriptions(channel.id!, topics)
+        .catch((e) => e);
+      expect(err).toMatchObject({ status: 403 });
+      const ok = await notifications.postNotificationsChannelSubscriptions(channel.id!, topics, {
+        ignoreErrors: true,
+      });
+      expect(ok.entities?.map((e) => e.state)).toEqual(['Permitted', 'Rejected']);
+    } finally {
+      sim.control.setForbiddenTopics([]);
+    }
   });
 
   it("surfaces the simulator's refusals as Genesys ErrorBody objects", async () => {

@@ -11,6 +11,7 @@ import { createGenesysClient, type GenesysClient } from '../../genesys/client.js
 import { PlatformError } from '../../genesys/port.js';
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, type Simulator, startSimulator } from '../../simulator/index.js';
 import { EXIT, type ExitCode } from '../exit.js';
+import { formatProbe, runProbe } from './probe.js';
 
 export interface Finding {
   ok: boolean;
@@ -26,6 +27,7 @@ const PERMISSIONS = {
   dids: 'telephony:plugin:all (or a role that can list DIDs)',
   observations: 'analytics:queueObservation:view',
   details: 'analytics:conversationDetail:view',
+  attributes: 'conversation:participant:attributesview',
 };
 
 type Outcome<T> = { ok: true; value: T } | { ok: false; fatal: boolean; fix: string };
@@ -100,21 +102,32 @@ export async function diagnose(
       ? { ok: true, check: 'permission to read queue observations (capacity pre-flight)' }
       : { ok: false, check: 'permission to read queue observations (capacity pre-flight)', fix: obs.fix },
   );
-  const details = await attempt('the conversation details query', PERMISSIONS.details, () =>
-    genesys.findByCallbackId('callbackd-doctor-probe', nowMs - 3_600_000, nowMs),
-  );
-  findings.push(
-    details.ok
-      ? {
-          ok: true,
-          check: 'permission to query conversation details (finding callbacks after an unclear answer)',
-        }
-      : {
-          ok: false,
-          check: 'permission to query conversation details (finding callbacks after an unclear answer)',
-          fix: details.fix,
-        },
-  );
+  // The look-up by callbackId after an unclear create needs both (genesys/lookup.ts).
+  const lookupChecks = [
+    {
+      check: 'permission to query conversation details (look-up by queue and number after an unclear create)',
+      what: 'the conversation details query',
+      permission: PERMISSIONS.details,
+      run: () =>
+        genesys.findCallbackCandidates({
+          queueIds,
+          callbackNumber: '+10000000000',
+          from: nowMs - 3_600_000,
+          to: nowMs,
+          maxPages: 1,
+        }),
+    },
+    {
+      check: 'permission to search participant attributes (look-up by callbackId after an unclear create)',
+      what: 'the participant-attributes search',
+      permission: PERMISSIONS.attributes,
+      run: () => genesys.searchAttributes(nowMs - 3_600_000, nowMs, 1),
+    },
+  ];
+  for (const c of lookupChecks) {
+    const r = await attempt<unknown>(c.what, c.permission, c.run);
+    findings.push(r.ok ? { ok: true, check: c.check } : { ok: false, check: c.check, fix: r.fix });
+  }
 
   for (const [id, policy] of Object.entries(config.queues)) {
     const label = `queue ${policy.name} (${id})`;
@@ -172,10 +185,19 @@ export async function diagnose(
   return findings;
 }
 
-export async function runDoctor(config: CallbackdConfig, print: (line: string) => void): Promise<ExitCode> {
+export interface ProbeArgs {
+  queue: string;
+  number: string;
+  json: boolean;
+  waitSeconds: number;
+}
+
+/** The platform named by the config, or the built-in simulator when it names none (said so first). */
+async function connect(
+  config: CallbackdConfig,
+  print: (line: string) => void,
+): Promise<{ genesys: GenesysClient; simulator: Simulator | null }> {
   const endpoints = genesysEndpoints(config.genesys);
-  let simulator: Simulator | null = null;
-  let genesys: GenesysClient;
   if (endpoints.mode === 'simulator') {
     print(
       '! no Genesys credentials configured (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_REGION or GENESYS_BASE_URL):',
@@ -183,23 +205,69 @@ export async function runDoctor(config: CallbackdConfig, print: (line: string) =
     print(
       '  `callbackd serve` would run the built-in simulator. Checking the configuration against the simulator.',
     );
-    simulator = await startSimulator({});
-    genesys = createGenesysClient({
+    const simulator = await startSimulator({ realTime: true });
+    const genesys = createGenesysClient({
       baseUrl: simulator.url,
       clientId: DEMO_CLIENT_ID,
       clientSecret: DEMO_CLIENT_SECRET,
       maxRetries: 1,
     });
-  } else {
-    print(`checking ${endpoints.apiUrl} (login ${endpoints.loginUrl}) as OAuth client ${endpoints.clientId}`);
-    genesys = createGenesysClient({
-      baseUrl: endpoints.apiUrl,
-      loginUrl: endpoints.loginUrl,
-      clientId: endpoints.clientId,
-      clientSecret: endpoints.clientSecret,
-      maxRetries: 1,
-    });
+    return { genesys, simulator };
   }
+  print(`checking ${endpoints.apiUrl} (login ${endpoints.loginUrl}) as OAuth client ${endpoints.clientId}`);
+  const genesys = createGenesysClient({
+    baseUrl: endpoints.apiUrl,
+    loginUrl: endpoints.loginUrl,
+    clientId: endpoints.clientId,
+    clientSecret: endpoints.clientSecret,
+    maxRetries: 1,
+  });
+  return { genesys, simulator: null };
+}
+
+/**
+ * `doctor --probe`: one real callback far ahead, each assumption checked, the callback
+ * disconnected again; Ctrl-C cuts the wait short and still disconnects it (exit 130).
+ */
+export async function runDoctorProbe(
+  config: CallbackdConfig,
+  print: (line: string) => void,
+  args: ProbeArgs,
+): Promise<ExitCode> {
+  const policy = config.queues[args.queue];
+  const from = policy?.dids[0]?.number;
+  if (!from) {
+    print(
+      `✗ --queue ${args.queue} is not a configured queue (one of ${Object.keys(config.queues).join(', ')}): the probe needs its caller id`,
+    );
+    return EXIT.usage;
+  }
+  const human = args.json ? () => undefined : print;
+  const { genesys, simulator } = await connect(config, human);
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    const report = await runProbe(genesys, {
+      queueId: args.queue,
+      callbackNumber: args.number,
+      callbackFrom: from,
+      waitSeconds: args.waitSeconds,
+      signal: controller.signal,
+    });
+    if (args.json) print(JSON.stringify(report, null, 2));
+    else for (const line of formatProbe(report)) print(line);
+    if (controller.signal.aborted) return EXIT.interrupted;
+    return report.ok ? EXIT.ok : EXIT.refused;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await genesys.close();
+    await simulator?.close();
+  }
+}
+
+export async function runDoctor(config: CallbackdConfig, print: (line: string) => void): Promise<ExitCode> {
+  const { genesys, simulator } = await connect(config, print);
   try {
     const findings = [
       ...(await diagnose(config, genesys, Date.now())),

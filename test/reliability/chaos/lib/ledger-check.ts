@@ -33,6 +33,10 @@ const EXPECTED_BY_END: Record<string, readonly string[]> = {
   busy: ['expired'],
   carrierRejected: ['rejected'],
   capacityRejected: ['rejected', 'accepted'],
+  // The simulator's flow outcomes and agent-recorded ends (GENESYS.md: the flow's, not the platform's).
+  timeout: ['expired'],
+  voicemail: ['expired'],
+  carrierFailure: ['rejected'],
   disconnectedByApi: ['cancelled', 'rejected'],
 };
 

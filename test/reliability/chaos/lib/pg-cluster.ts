@@ -117,6 +117,8 @@ export interface PgClusterOptions {
   logLevel?: string;
   /** Simulator in manual-clock mode instead of real time. */
   simStartTime?: number;
+  /** cluster.* timings (default: test speed, a dead member's leases go within two seconds). */
+  cluster?: { heartbeatIntervalMs: number; memberTimeoutMs: number };
 }
 
 interface Slot {
@@ -166,8 +168,7 @@ export class PgCluster implements DrainTarget {
     const config = {
       ...base,
       genesys: { ...(base['genesys'] as object), requestsPerMinute: opts.requestsPerMinute },
-      // Test speed: a dead member's leases go within two seconds.
-      cluster: { heartbeatIntervalMs: 500, memberTimeoutMs: 2_000 },
+      cluster: opts.cluster ?? { heartbeatIntervalMs: 500, memberTimeoutMs: 2_000 },
     };
     const configPath = join(dir, 'callbackd.json');
     writeFileSync(configPath, JSON.stringify(opts.config ? opts.config(config) : config, null, 2));

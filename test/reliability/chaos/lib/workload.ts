@@ -345,9 +345,19 @@ export function baseFaults(createRate: number, readRate: number): FaultRule[] {
     rate: rates[i]!,
     ...(t.status === undefined ? {} : { status: t.status }),
   }));
-  for (const endpoint of ['getCallback', 'conversationDetails', 'queueObservations']) {
+  // Reads the look-up and the tracker make: the callback and conversation GETs, the attribute
+  // search, the details query, the capacity pre-flight.
+  const reads = [
+    'getCallback',
+    'getConversation',
+    'attributesSearch',
+    'conversationDetails',
+    'queueObservations',
+  ] as const;
+  for (const endpoint of reads) {
     const [r1, r2] = sequentialRates([readRate, readRate / 2]);
-    faults.push({ endpoint, kind: 'error', status: endpoint === 'getCallback' ? 503 : 502, rate: r1! });
+    const status = endpoint === 'getCallback' || endpoint === 'getConversation' ? 503 : 502;
+    faults.push({ endpoint, kind: 'error', status, rate: r1! });
     faults.push({ endpoint, kind: 'reset', rate: r2! });
   }
   return faults;
