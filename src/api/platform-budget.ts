@@ -29,7 +29,7 @@ interface Sample {
 const HOUR_MS = 3_600_000;
 
 export function createBudgetSampler(opts: {
-  stats: () => GenesysClientStats;
+  stats: () => Pick<GenesysClientStats, 'requests' | 'retries' | 'throttled'>;
   requestsPerMinute: number;
   sampleIntervalMs?: number;
   now?: () => number;

@@ -192,11 +192,13 @@ export class ClusterMembership implements ClusterView {
        from cluster_members m order by m.started_at, m.id`,
       [this.opts.memberTimeoutMs],
     );
-    const jobs = await this.opts.db.query<{ locked_by: string; n: number | string }>(
-      'select locked_by, count(*) as n from jobs where locked_by is not null and locked_until > $1 group by locked_by',
+    // Each job kind's loop leases as <memberId>/<kind>.
+    const jobs = await this.opts.db.query<{ member: string; n: number | string }>(
+      `select split_part(locked_by, '/', 1) as member, count(*) as n from jobs
+       where locked_by is not null and locked_until > $1 group by 1`,
       [this.opts.now()],
     );
-    const jobsBy = new Map(jobs.rows.map((r) => [r.locked_by, Number(r.n)]));
+    const jobsBy = new Map(jobs.rows.map((r) => [r.member, Number(r.n)]));
     const leaderLease = this.leases[0]?.lease.name;
     const leader = leaderLease ? await Lease.read(this.opts.db, leaderLease) : null;
     return {

@@ -139,19 +139,6 @@ export interface OutcomeGroup {
   due: number;
 }
 
-const firstDialedProbe = new WeakMap<object, Promise<boolean>>();
-function hasFirstDialedAt(l: DashboardLedger): Promise<boolean> {
-  let p = firstDialedProbe.get(l.db);
-  if (!p) {
-    p = sql`select first_dialed_at from callbacks where 1 = 0`.execute(l.db).then(
-      () => true,
-      () => false,
-    );
-    firstDialedProbe.set(l.db, p);
-  }
-  return p;
-}
-
 /** The raw material of the promise-kept figures: one row per slot, status and reason. */
 export async function outcomeGroups(
   l: DashboardLedger,
@@ -163,11 +150,8 @@ export async function outcomeGroups(
   now: EpochMs,
 ): Promise<OutcomeGroup[]> {
   const slot = sql<number>`scheduled_at / ${sql.lit(SLOT_MS)}`;
-  // TEMPORARY until fidelity's migration 0004 (callbacks.first_dialed_at) is merged: without the
-  // column nothing counts as kept.
-  const kept = !(await hasFirstDialedAt(l))
-    ? sql<number>`0`
-    : sql<number>`sum(case when first_dialed_at is not null and first_dialed_at <= scheduled_at + ${windowMs} then 1 else 0 end)`;
+  // first_dialed_at: when the platform first dialled the customer for the current attempt.
+  const kept = sql<number>`sum(case when first_dialed_at is not null and first_dialed_at <= scheduled_at + ${windowMs} then 1 else 0 end)`;
   const due = sql<number>`sum(case when scheduled_at + ${windowMs} <= ${now} then 1 else 0 end)`;
   const rows = await l.db
     .selectFrom('callbacks')

@@ -101,7 +101,17 @@ export const DEMO_CLIENT_SECRET = 'demo-secret-not-for-production';
 export const SUPPORT_QUEUE_ID = 'a1b2c3d4-e5f6-7890-abcd-ef1234567890';
 export const BILLING_QUEUE_ID = 'b2c3d4e5-f6a7-8901-bcde-f12345678901';
 
-const WRAPUP_NAMES = ['PROGRAMMATIC_CALLBACK', 'RESOLVED', 'NO_ANSWER', 'BUSY', 'VOICEMAIL', 'CALL_FAILED'];
+// QUEUE_FULL: the code the demo queues' flow sets when it refuses a callback for capacity, so the
+// demo config's wrapUpOutcomes can tell that refusal from any other disconnect.
+const WRAPUP_NAMES = [
+  'PROGRAMMATIC_CALLBACK',
+  'RESOLVED',
+  'NO_ANSWER',
+  'BUSY',
+  'VOICEMAIL',
+  'CALL_FAILED',
+  'QUEUE_FULL',
+];
 
 function wrapups(prefix: string, extra: string[]): SimWrapupCode[] {
   return [...WRAPUP_NAMES, ...extra].map((name, i) => ({
@@ -127,7 +137,7 @@ export function defaultQueueBehaviour(): Pick<
     flow: {
       failedDtmf: { disconnectType: 'system' },
       timeout: { disconnectType: 'system' },
-      capacity: { disconnectType: 'system' },
+      capacity: { disconnectType: 'system', wrapUpCode: 'QUEUE_FULL' },
     },
     agentWrapUps: {
       answered: 'PROGRAMMATIC_CALLBACK',

@@ -247,6 +247,56 @@ describe('GET /api/v2/routing/queues/{queueId}/stats', () => {
   });
 });
 
+describe('promise kept', () => {
+  it('counts a callback as kept when first dialled at most N minutes after its scheduled time', async () => {
+    const key = await api.keyFor('kept-tenant', ['routing:callback:create', 'routing:callback:view']);
+    const at = T0 + 3_600_000;
+    const make = async (status: CallbackStatus, firstDialedAfterMinutes: number | null) => {
+      const id = `kept-${++seq}`;
+      const res = await api.call('POST', '/api/v2/routing/callbacks', {
+        key,
+        body: guideBody({ callbackId: id, scheduledTime: new Date(at).toISOString() }),
+      });
+      expect(res.status).toBe(201);
+      const rec = (await api.store.get('kept-tenant', id))!;
+      const firstDialedAt = firstDialedAfterMinutes === null ? null : at + firstDialedAfterMinutes * 60_000;
+      await api.store.transition({
+        pk: rec.pk,
+        from: ['accepted'],
+        to: 'pending',
+        reason: null,
+        at: api.clock.now(),
+        set: { conversationId: `c-${id}`, attempts: 1, firstDialedAt },
+        outbox: [],
+      });
+      if (status !== 'pending') {
+        await api.store.transition({
+          pk: rec.pk,
+          from: ['pending'],
+          to: status,
+          reason: null,
+          at: api.clock.now(),
+          outbox: [],
+        });
+      }
+    };
+    await make('completed', 2); // kept within 5 minutes
+    await make('completed', 7); // kept only within 10
+    await make('expired', null); // never dialled: broken
+    await make('cancelled', null); // nobody was owed a call: left out
+    api.clock.ms = at + 30 * 60_000;
+    const q = `from=${new Date(T0).toISOString()}&to=${new Date(T0 + 2 * 3_600_000).toISOString()}`;
+    const five = (await api.call('GET', `/api/v2/routing/queues/${SUPPORT}/stats?${q}`, { key })).body.totals;
+    expect(five).toMatchObject({ due: 3, kept: 1 });
+    expect(five.keptShare).toBeCloseTo(1 / 3);
+    const ten = (
+      await api.call('GET', `/api/v2/routing/queues/${SUPPORT}/stats?${q}&withinMinutes=10`, { key })
+    ).body.totals;
+    expect(ten).toMatchObject({ due: 3, kept: 2 });
+    api.clock.ms = T0;
+  });
+});
+
 describe('GET /api/v2/routing/overview and the callback search', () => {
   it('counts open and today’s callbacks per queue, books 15-minute slots, and searches with masked numbers', async () => {
     const key = await api.keyFor('overview-tenant', ['routing:callback:create', 'routing:callback:view']);

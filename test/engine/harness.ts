@@ -62,7 +62,8 @@ let seq = 0;
 export function orgWithFlowWrapUps(): SimOrgDef {
   const org = demoOrg();
   for (const [i, q] of org.queues.entries()) {
-    q.wrapupCodes.push({ id: `f1000000-0000-4000-8000-00000000000${i}`, name: 'QUEUE_FULL' });
+    if (!q.wrapupCodes.some((w) => w.name === 'QUEUE_FULL'))
+      q.wrapupCodes.push({ id: `f1000000-0000-4000-8000-00000000000${i}`, name: 'QUEUE_FULL' });
     q.flow.capacity = { ...q.flow.capacity, wrapUpCode: 'QUEUE_FULL' };
   }
   return org;

@@ -305,7 +305,7 @@ describe('routing and telephony', () => {
       `/api/v2/routing/queues/${SUPPORT_QUEUE_ID}/wrapupcodes?pageSize=1&pageNumber=1`,
     );
     expect(codes.status).toBe(200);
-    expect(codes.body).toMatchObject({ pageSize: 1, pageNumber: 1, total: 6, pageCount: 6 });
+    expect(codes.body).toMatchObject({ pageSize: 1, pageNumber: 1, total: 7, pageCount: 7 });
     expect(codes.body.entities).toEqual([expect.objectContaining({ name: 'PROGRAMMATIC_CALLBACK' })]);
     expect(codes.body.nextUri).toContain('pageNumber=2');
     const page2 = await h.api(
