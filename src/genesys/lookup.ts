@@ -95,6 +95,12 @@ export interface CallbackLookupOptions {
   /** Clock skew allowance around the attempt window. */
   marginMs?: number;
   searchMaxPages?: number;
+  /**
+   * Search pages on the pass that decides (past every lag window). A busy org has more
+   * conversations in the attempt's window than a few pages hold; without a deeper deciding read
+   * the search could never prove absence, and the callback would wait in `accepted` for ever.
+   */
+  searchDecidingMaxPages?: number;
   detailsMaxPages?: number;
   /** Callback GETs per details pass at most. */
   maxCandidateReads?: number;
@@ -109,6 +115,7 @@ export const LOOKUP_DEFAULTS = {
   /** Clock skew between callbackd and the platform (NTP-synchronised servers). */
   marginMs: 60_000,
   searchMaxPages: 3,
+  searchDecidingMaxPages: 40,
   detailsMaxPages: 2,
   maxCandidateReads: 5,
   unsupportedRetryMs: 3_600_000,
@@ -118,7 +125,6 @@ const DAY_MS = 86_400_000;
 const SEARCH_MAX_WINDOW_MS = DAY_MS;
 
 export interface CallbackLookup {
-  /** Runs the strategies in order until one finds the callback. */
   /**
    * Runs the strategies in order until one finds the callback. `opts.signal` (the caller's stop
    * signal) reaches every platform call of every strategy.
@@ -166,7 +172,13 @@ export function createCallbackLookup(options: CallbackLookupOptions): CallbackLo
   async function bySearch(t: LookupTarget, r: LookupReport, opts: CallOptions): Promise<string[]> {
     const to = t.attemptTo + o.marginMs;
     const from = Math.max(t.attemptFrom - o.marginMs, to - SEARCH_MAX_WINDOW_MS);
-    const page = await genesys.searchAttributes(from, to, o.searchMaxPages, opts);
+    const deciding = clock.now() >= r.absentFrom;
+    const page = await genesys.searchAttributes(
+      from,
+      to,
+      deciding ? o.searchDecidingMaxPages : o.searchMaxPages,
+      opts,
+    );
     r.calls += page.pages;
     const found = page.rows.filter((row) => matches(row.attributes, t)).map((row) => row.conversationId);
     r.strategies.search = found.length > 0 ? 'found' : page.complete ? 'none' : 'partial';

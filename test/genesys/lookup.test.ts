@@ -57,6 +57,8 @@ async function setup(api: Api, opts: { events?: ReturnType<typeof createCallback
     clientSecret: 's',
     clock,
     maxRetries: 0,
+    // The manual clock never advances on its own: a budget the look-up's bounded reads never exhaust.
+    requestsPerMinute: 60_000,
   });
   const lookup: CallbackLookup = createCallbackLookup({
     genesys: client,
@@ -227,6 +229,44 @@ describe('look-up by callbackId', () => {
     expect(await lookup.lookup(target())).toMatchObject({
       absent: false,
       strategies: { search: 'failed', details: 'partial' },
+    });
+  });
+
+  it('a crowded window (more conversations than a few pages hold) is read in full on the deciding pass, so it finds or proves absence', async () => {
+    // 20 pages of 50 conversations with attributes in the attempt's window: the busy org, or the chaos run.
+    const PAGES = 20;
+    let hidden = 'cb-other';
+    let searchCalls = 0;
+    const { lookup, clock } = await setup((req) => {
+      if (req.path === SEARCH) {
+        searchCalls++;
+        const page = Number((req.json as { cursor?: string }).cursor ?? '0');
+        const results = Array.from({ length: 50 }, (_, i) => {
+          const n = page * 50 + i;
+          return row(`conv-${n}`, {
+            callbackId: n === PAGES * 50 - 1 ? hidden : `cb-x${n}`,
+            callbackdTenant: 'acme',
+          });
+        });
+        return { status: 200, body: { results, ...(page + 1 < PAGES ? { cursor: String(page + 1) } : {}) } };
+      }
+      if (req.path === DETAILS) return { status: 500, body: {} };
+      return notFound;
+    });
+    // Inside the lag window a pass reads its few pages only: nothing proven, nothing found.
+    const early = await lookup.lookup(target());
+    expect(early).toMatchObject({ found: [], absent: false, strategies: { search: 'partial' } });
+    expect(searchCalls).toBe(3);
+    // The deciding pass reads the whole window: absent when the last page does not hold it…
+    clock.t = T0 + 30_000 + 60_000;
+    searchCalls = 0;
+    expect(await lookup.lookup(target())).toMatchObject({ absent: true, strategies: { search: 'none' } });
+    expect(searchCalls).toBe(PAGES);
+    // …and found when it does.
+    hidden = 'cb-1';
+    expect(await lookup.lookup(target())).toMatchObject({
+      found: [`conv-${PAGES * 50 - 1}`],
+      settledBy: 'search',
     });
   });
 
